@@ -1,0 +1,4 @@
+export * from './types.ts';
+export * from './codec.ts';
+export * from './envelope.ts';
+export * from './hybrid.ts';
