@@ -1,0 +1,80 @@
+/**
+ * Environment → one frozen, validated `Config`. Every problem is reported at
+ * once, with the variable's name, so a misconfigured server never starts.
+ *
+ * @example
+ * const config = loadConfig({ PORT: '9000', DATABASE_URL: 'sqlite::memory:' });
+ */
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const RSA_SIZES = [2048, 3072, 4096] as const;
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  /** `sqlite:<path>` or `sqlite::memory:` */
+  readonly databaseUrl: string;
+  /** PBKDF2 rounds for envelopes the server seals. */
+  readonly kdfIterations: number;
+  readonly rsaBits: (typeof RSA_SIZES)[number];
+  /** Largest attachment, in decoded bytes. */
+  readonly maxAttachmentBytes: number;
+  readonly tokenTtlDays: number;
+  /** Auth attempts per minute per client IP; 0 turns rate limiting off. */
+  readonly rateLimitAuthPerMin: number;
+  readonly logLevel: LogLevel;
+}
+
+export const MIN_KDF_ITERATIONS = 100_000;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const problems: string[] = [];
+
+  function integer(name: string, fallback: number, min: number, max: number): number {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return fallback;
+    const value = Number(raw.trim());
+    if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
+      problems.push(`${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return value;
+  }
+
+  const port = integer('PORT', 8000, 0, 65535);
+  const kdfIterations = integer('KDF_ITERATIONS', 600_000, MIN_KDF_ITERATIONS, 10_000_000);
+  const maxAttachmentBytes = integer('MAX_ATTACHMENT_BYTES', 25 * 1024 * 1024, 1, 512 * 1024 * 1024);
+  const tokenTtlDays = integer('TOKEN_TTL_DAYS', 30, 1, 3650);
+  const rateLimitAuthPerMin = integer('RATE_LIMIT_AUTH_PER_MIN', 20, 0, 1_000_000);
+  const rsaBits = integer('RSA_BITS', 2048, 2048, 4096);
+  if (!(RSA_SIZES as readonly number[]).includes(rsaBits)) problems.push(`RSA_BITS must be one of ${RSA_SIZES.join(', ')} (got "${env.RSA_BITS}")`);
+
+  const host = env.HOST?.trim() || '127.0.0.1';
+  const databaseUrl = env.DATABASE_URL?.trim() || 'sqlite:./data/securechat.db';
+  if (!databaseUrl.startsWith('sqlite:') || databaseUrl === 'sqlite:') {
+    problems.push(`DATABASE_URL must be "sqlite:<file path>" or "sqlite::memory:" (got "${databaseUrl}")`);
+  }
+  const logLevel = (env.LOG_LEVEL?.trim() || 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${env.LOG_LEVEL}")`);
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze({
+    port,
+    host,
+    databaseUrl,
+    kdfIterations,
+    rsaBits: rsaBits as Config['rsaBits'],
+    maxAttachmentBytes,
+    tokenTtlDays,
+    rateLimitAuthPerMin,
+    logLevel,
+  });
+}

@@ -1,0 +1,70 @@
+/**
+ * RSA key pairs and their password envelopes, on node:crypto.
+ * Key generation and PBKDF2 run on libuv's thread pool, so a registration
+ * never blocks the event loop. Same format as packages/protocol/src/envelope.ts.
+ */
+import { createCipheriv, createDecipheriv, createPublicKey, generateKeyPair, pbkdf2, randomBytes, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
+
+const generateKeyPairAsync = promisify(generateKeyPair);
+const pbkdf2Async = promisify(pbkdf2);
+
+export const ENVELOPE_SALT_BYTES = 16;
+export const NONCE_BYTES = 12;
+const GCM_TAG_BYTES = 16;
+
+export interface RsaKeyPair {
+  publicKey: string;
+  privateKey: string;
+}
+
+export interface SealedPrivateKey {
+  encrypted_private_key: string;
+  private_key_nonce: string;
+  private_key_salt: string;
+  private_key_iterations: number;
+}
+
+export async function generateRsaKeyPair(modulusLength: number): Promise<RsaKeyPair> {
+  return generateKeyPairAsync('rsa', {
+    modulusLength,
+    publicExponent: 0x10001,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+}
+
+function deriveEnvelopeKey(password: string, salt: Buffer, iterations: number): Promise<Buffer> {
+  return pbkdf2Async(Buffer.from(password, 'utf8'), salt, iterations, 32, 'sha256');
+}
+
+export async function sealPrivateKey(privateKeyPem: string, password: string, iterations: number): Promise<SealedPrivateKey> {
+  const salt = randomBytes(ENVELOPE_SALT_BYTES);
+  const nonce = randomBytes(NONCE_BYTES);
+  const key = await deriveEnvelopeKey(password, salt, iterations);
+  const cipher = createCipheriv('aes-256-gcm', key, nonce);
+  const sealed = Buffer.concat([cipher.update(privateKeyPem, 'utf8'), cipher.final(), cipher.getAuthTag()]);
+  return {
+    encrypted_private_key: sealed.toString('base64'),
+    private_key_nonce: nonce.toString('base64'),
+    private_key_salt: salt.toString('base64'),
+    private_key_iterations: iterations,
+  };
+}
+
+/** Opens an envelope; returns null when the password does not open it. */
+export async function openEnvelope(envelope: SealedPrivateKey, password: string): Promise<string | null> {
+  const key = await deriveEnvelopeKey(password, Buffer.from(envelope.private_key_salt, 'base64'), envelope.private_key_iterations);
+  const sealed = Buffer.from(envelope.encrypted_private_key, 'base64');
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(envelope.private_key_nonce, 'base64'));
+    decipher.setAuthTag(sealed.subarray(sealed.length - GCM_TAG_BYTES));
+    return Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - GCM_TAG_BYTES)), decipher.final()]).toString('utf8');
+  } catch {
+    return null;
+  }
+}
+
+export function parsePublicKey(publicKeyPem: string): KeyObject {
+  return createPublicKey(publicKeyPem);
+}

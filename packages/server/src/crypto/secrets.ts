@@ -1,0 +1,43 @@
+/**
+ * Login password hashing (Argon2id, OWASP parameters) and session tokens.
+ * Argon2 runs on @node-rs/argon2's own threads, off the event loop.
+ */
+import { hash, verify, type Algorithm } from '@node-rs/argon2';
+import { createHash, randomBytes } from 'node:crypto';
+
+/** OWASP Password Storage Cheat Sheet: Argon2id, m=19 MiB, t=2, p=1. */
+// `Algorithm` is an ambient const enum (not importable as a value); 2 is Argon2id.
+const ARGON2_OPTIONS = { algorithm: 2 as Algorithm.Argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+
+export function hashPassword(password: string): Promise<string> {
+  return hash(password, ARGON2_OPTIONS);
+}
+
+export async function verifyPassword(phcHash: string, password: string): Promise<boolean> {
+  try {
+    return await verify(phcHash, password);
+  } catch {
+    return false;
+  }
+}
+
+let dummyHash: Promise<string> | undefined;
+
+/**
+ * Spends the same time as verifying a real password, for unknown usernames,
+ * so login timing does not reveal which accounts exist.
+ */
+export async function verifyAgainstDummy(password: string): Promise<false> {
+  dummyHash ??= hashPassword(randomBytes(16).toString('hex'));
+  await verifyPassword(await dummyHash, password);
+  return false;
+}
+
+/** A new session token: 32 random bytes as hex. Only its SHA-256 is stored. */
+export function newToken(): string {
+  return randomBytes(32).toString('hex');
+}
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}

@@ -1,0 +1,41 @@
+/** The user directory: who else is here, and which public key to encrypt for. */
+import type { Store } from '../store/index.ts';
+import type { PublicKeyRow } from '../store/users.ts';
+import { NotFound } from './errors.ts';
+import type { UserView } from './views.ts';
+
+export interface PublicKeyView {
+  user: UserView;
+  public_key: string;
+  key_id: number;
+}
+
+export interface DirectoryQuery {
+  limit: number;
+  offset: number;
+  search?: string;
+}
+
+function publicKeyView(row: PublicKeyRow): PublicKeyView {
+  return { user: { id: row.id, username: row.username }, public_key: row.public_key, key_id: row.key_id };
+}
+
+export class Directory {
+  readonly #store: Store;
+
+  constructor(store: Store) {
+    this.#store = store;
+  }
+
+  /** Users other than `viewer`, by id; `hasMore` tells whether a next page exists. */
+  async list(viewer: UserView, query: DirectoryQuery): Promise<{ users: PublicKeyView[]; hasMore: boolean }> {
+    const rows = await this.#store.users.listPublicKeys({ exceptUserId: viewer.id, prefix: query.search, limit: query.limit + 1, offset: query.offset });
+    return { users: rows.slice(0, query.limit).map(publicKeyView), hasMore: rows.length > query.limit };
+  }
+
+  async publicKeyOf(username: string): Promise<PublicKeyView> {
+    const row = await this.#store.users.publicKeyOf(username);
+    if (!row) throw new NotFound('User not found.');
+    return publicKeyView(row);
+  }
+}

@@ -1,0 +1,88 @@
+/** /api/auth/: register, login, logout, sessions (Part A + B5). */
+import { Type } from '@sinclair/typebox';
+import { authSecurity, caller, parseId, requireAuth, type App, type RouteOptions } from './context.ts';
+import { errorResponses, Password, USERNAME_PATTERN } from './schemas.ts';
+
+const Credentials = Type.Object({
+  username: Type.String({ pattern: USERNAME_PATTERN, description: 'ASCII letters, digits and @.+-_, 1–150; unique ignoring case' }),
+  password: Password('8–1024 characters, used exactly as typed'),
+});
+
+const LoginCredentials = Type.Object({
+  username: Type.String({ maxLength: 150 }),
+  password: Type.String({ maxLength: 1024 }),
+});
+
+export async function authRoutes(app: App, { domain, authRateLimit }: RouteOptions): Promise<void> {
+  const userAgent = (headers: Record<string, unknown>) => (typeof headers['user-agent'] === 'string' ? headers['user-agent'] : '');
+
+  app.post('/api/auth/register/', {
+    onRequest: authRateLimit,
+    schema: {
+      tags: ['auth'],
+      summary: 'Create an account with a server-generated key pair, and log in',
+      body: Credentials,
+      response: { 201: Type.Ref('AuthResult'), ...errorResponses(400, 413, 415, 429) },
+    },
+    handler: async (request, reply) => {
+      const result = await domain.accounts.register({ ...request.body, userAgent: userAgent(request.headers) });
+      return reply.code(201).send(result);
+    },
+  });
+
+  app.post('/api/auth/login/', {
+    onRequest: authRateLimit,
+    schema: {
+      tags: ['auth'],
+      summary: 'Log in; returns a new token and the current envelope',
+      body: LoginCredentials,
+      response: { 200: Type.Ref('AuthResult'), ...errorResponses(400, 401, 413, 415, 429) },
+    },
+    handler: async (request) => domain.accounts.login({ ...request.body, userAgent: userAgent(request.headers) }),
+  });
+
+  await app.register(async (authed: App) => {
+    requireAuth(authed, domain.sessions);
+
+    authed.post('/api/auth/logout/', {
+      schema: { tags: ['auth'], summary: 'Revoke the token of this request', security: authSecurity, response: { 204: Type.Null(), ...errorResponses(401) } },
+      handler: async (request, reply) => {
+        const { user, sessionId } = caller(request);
+        await domain.sessions.revoke({ user, sessionId }, sessionId);
+        return reply.code(204).send(null);
+      },
+    });
+
+    authed.post('/api/auth/logout-all/', {
+      schema: { tags: ['auth'], summary: "Revoke all of the caller's tokens, this one included", security: authSecurity, response: { 204: Type.Null(), ...errorResponses(401) } },
+      handler: async (request, reply) => {
+        await domain.sessions.revokeAll(caller(request).user.id);
+        return reply.code(204).send(null);
+      },
+    });
+
+    authed.get('/api/auth/sessions/', {
+      schema: {
+        tags: ['auth'],
+        summary: "The caller's active sessions (never the tokens)",
+        security: authSecurity,
+        response: { 200: Type.Array(Type.Ref('Session')), ...errorResponses(401) },
+      },
+      handler: async (request) => domain.sessions.list(caller(request)),
+    });
+
+    authed.delete('/api/auth/sessions/:id/', {
+      schema: {
+        tags: ['auth'],
+        summary: 'Revoke one of the caller’s sessions',
+        security: authSecurity,
+        params: Type.Object({ id: Type.String() }),
+        response: { 204: Type.Null(), ...errorResponses(401, 404) },
+      },
+      handler: async (request, reply) => {
+        await domain.sessions.revoke(caller(request), parseId(request.params.id, 'Session not found.'));
+        return reply.code(204).send(null);
+      },
+    });
+  });
+}

@@ -1,0 +1,78 @@
+/** /api/messages/: send, list (paginated), read one (Part A + B2, B3). */
+import { Type } from '@sinclair/typebox';
+import { ValidationError } from '../domain/errors.ts';
+import { authSecurity, caller, parseId, requireAuth, type App, type RouteOptions } from './context.ts';
+import { nextLink } from './pagination.ts';
+import { errorResponses, Id, MAX_ATTACHMENT_META_CHARS, MAX_MESSAGE_CHARS } from './schemas.ts';
+
+const DEFAULT_LIMIT = 50;
+const MAX_LIMIT = 200;
+
+const SendBody = Type.Object({
+  recipient: Type.String({ maxLength: 150, description: 'username (case-insensitive)' }),
+  message: Type.Optional(Type.String({ maxLength: MAX_MESSAGE_CHARS, description: 'plaintext; the server encrypts it' })),
+  attachment_data: Type.Optional(Type.String({ description: 'standard base64 of the file bytes' })),
+  attachment_name: Type.Optional(Type.String({ maxLength: MAX_ATTACHMENT_META_CHARS })),
+  attachment_mime: Type.Optional(Type.String({ maxLength: MAX_ATTACHMENT_META_CHARS })),
+});
+
+const ListQuery = Type.Object({
+  direction: Type.Optional(Type.String({ description: '"inbox" (default) or "sent"' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, description: `default ${DEFAULT_LIMIT}, larger values clamped to ${MAX_LIMIT}` })),
+  before_id: Type.Optional(Id('newest messages with a smaller id, newest first')),
+  after_id: Type.Optional(Id('oldest messages with a larger id, oldest first')),
+});
+
+export async function messageRoutes(app: App, { domain }: RouteOptions): Promise<void> {
+  requireAuth(app, domain.sessions);
+
+  app.post('/api/messages/send/', {
+    schema: {
+      tags: ['messages'],
+      summary: 'Encrypt and send a message and/or attachment',
+      security: authSecurity,
+      body: SendBody,
+      response: { 201: Type.Ref('Message'), ...errorResponses(400, 401, 413, 415) },
+    },
+    handler: async (request, reply) => {
+      const { message, attachment_name } = request.body;
+      for (const [field, value] of Object.entries({ message, attachment_name })) {
+        if (value !== undefined && !value.isWellFormed()) throw ValidationError.field(field, `${field} contains invalid Unicode (a lone surrogate).`);
+      }
+      return reply.code(201).send(await domain.mail.send(caller(request).user, request.body));
+    },
+  });
+
+  app.get('/api/messages/', {
+    schema: {
+      tags: ['messages'],
+      summary: 'The caller’s inbox or sent messages; a Link header points to the next page',
+      security: authSecurity,
+      querystring: ListQuery,
+      response: { 200: Type.Array(Type.Ref('Message')), ...errorResponses(400, 401) },
+    },
+    handler: async (request, reply) => {
+      const { direction = 'inbox', limit, before_id, after_id } = request.query;
+      if (direction !== 'inbox' && direction !== 'sent') throw ValidationError.field('direction', 'direction must be "inbox" or "sent".');
+      if (before_id !== undefined && after_id !== undefined) throw ValidationError.field('before_id', 'Use before_id or after_id, not both.');
+      const pageSize = Math.min(limit ?? DEFAULT_LIMIT, MAX_LIMIT);
+      const page = await domain.mail.list(caller(request).user, { direction, limit: pageSize, beforeId: before_id, afterId: after_id });
+      if (page.next) {
+        const cursor = 'afterId' in page.next ? { after_id: page.next.afterId, before_id: undefined } : { before_id: page.next.beforeId, after_id: undefined };
+        reply.header('link', nextLink(request, { ...cursor, limit: pageSize }));
+      }
+      return page.messages;
+    },
+  });
+
+  app.get('/api/messages/:id/', {
+    schema: {
+      tags: ['messages'],
+      summary: 'One message, to its sender or recipient',
+      security: authSecurity,
+      params: Type.Object({ id: Type.String() }),
+      response: { 200: Type.Ref('Message'), ...errorResponses(401, 403, 404) },
+    },
+    handler: async (request) => domain.mail.get(caller(request).user, parseId(request.params.id, 'Message not found.')),
+  });
+}

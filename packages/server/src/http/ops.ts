@@ -1,0 +1,32 @@
+/** Liveness, readiness and the OpenAPI document (Part B8). */
+import { Type } from '@sinclair/typebox';
+import { AppError } from '../domain/errors.ts';
+import type { App, RouteOptions } from './context.ts';
+import { errorResponses } from './schemas.ts';
+
+export async function opsRoutes(app: App, { domain }: RouteOptions): Promise<void> {
+  const Status = Type.Object({ status: Type.String() });
+
+  app.get('/healthz', {
+    schema: { tags: ['ops'], summary: 'Liveness: the process answers', response: { 200: Status } },
+    handler: async () => ({ status: 'ok' }),
+  });
+
+  app.get('/readyz', {
+    schema: { tags: ['ops'], summary: 'Readiness: the database answers', response: { 200: Status, ...errorResponses(503) } },
+    handler: async (request) => {
+      try {
+        await domain.store.ping();
+      } catch (error) {
+        request.log.error({ err: error }, 'database not reachable');
+        throw new AppError(503, 'Database is not reachable.');
+      }
+      return { status: 'ready' };
+    },
+  });
+
+  app.get('/api/openapi.json', {
+    schema: { hide: true },
+    handler: async () => app.swagger(),
+  });
+}

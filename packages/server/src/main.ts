@@ -1,0 +1,49 @@
+/**
+ * The server process: read config, open the store (migrations run), build the
+ * app, listen; on SIGTERM/SIGINT stop accepting, let in-flight requests
+ * finish, close the database, exit.
+ */
+import { buildApp } from './app.ts';
+import { ConfigError, loadConfig, type Config } from './config.ts';
+import { openStore } from './store/index.ts';
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+
+  const store = await openStore(config.databaseUrl);
+  await store.sessions.deleteExpired(new Date().toISOString());
+  const app = await buildApp({ config, store });
+  app.addHook('onClose', async () => store.close());
+
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, 'shutting down: finishing in-flight requests');
+    app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        app.log.error({ err: error }, 'error during shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+
+  await app.listen({ port: config.port, host: config.host });
+}
+
+main().catch((error: unknown) => {
+  console.error('SecureChat failed to start:', error);
+  process.exit(1);
+});

@@ -1,0 +1,64 @@
+/** Table types for Kysely. Binary values are stored as their base64 text, as served. */
+import type { Generated, Insertable, Selectable } from 'kysely';
+
+export interface UsersTable {
+  id: Generated<number>;
+  username: string;
+  /** Unique; makes usernames case-insensitively unique and searchable by prefix. */
+  username_lower: string;
+  password_hash: string;
+  current_key_id: number;
+  created_at: string;
+}
+
+export interface UserKeysTable {
+  user_id: number;
+  key_id: number;
+  public_key: string;
+  encrypted_private_key: string;
+  private_key_nonce: string;
+  private_key_salt: string;
+  private_key_iterations: number;
+  created_at: string;
+}
+
+export interface SessionsTable {
+  id: Generated<number>;
+  user_id: number;
+  token_hash: string;
+  created_at: string;
+  last_used_at: string;
+  expires_at: string;
+  user_agent: string;
+}
+
+export interface MessagesTable {
+  id: Generated<number>;
+  sender_id: number;
+  recipient_id: number;
+  key_id: number;
+  sender_key_id: number | null;
+  encrypted_symmetric_key: string;
+  sender_encrypted_symmetric_key: string;
+  encrypted_message: string;
+  message_nonce: string;
+  encrypted_attachment: string;
+  attachment_nonce: string;
+  attachment_name: string;
+  attachment_mime: string;
+  has_attachment: number;
+  sent_at: string;
+}
+
+export interface DatabaseSchema {
+  users: UsersTable;
+  user_keys: UserKeysTable;
+  sessions: SessionsTable;
+  messages: MessagesTable;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type UserKeyRow = Selectable<UserKeysTable>;
+export type SessionRow = Selectable<SessionsTable>;
+export type NewMessage = Insertable<MessagesTable>;
+export type MessageRow = Selectable<MessagesTable> & { sender_username: string; recipient_username: string };
