@@ -24,6 +24,7 @@ import { Sessions } from './domain/sessions.ts';
 import { authRoutes } from './http/auth.ts';
 import type { App, Domain, RateLimitHook, RouteOptions } from './http/context.ts';
 import { errorHandler, notFoundHandler } from './http/errors.ts';
+import { useJsonBodies } from './http/json-body.ts';
 import { keyRoutes } from './http/keys.ts';
 import { messageRoutes } from './http/messages.ts';
 import { opsRoutes } from './http/ops.ts';
@@ -99,14 +100,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   app.decorateRequest('auth', null);
   for (const schema of sharedSchemas) app.addSchema(schema);
 
-  // JSON only: text/plain (a Fastify default) becomes 415 like every other type.
-  // An empty JSON body is "no body", so bodiless POSTs like logout work from any client.
-  app.removeContentTypeParser('text/plain');
-  const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (body === '') return done(null, undefined);
-    parseJson(request, body as string, done);
-  });
+  useJsonBodies(app);
 
   await app.register(swagger, {
     openapi: {

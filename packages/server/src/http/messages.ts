@@ -35,10 +35,6 @@ export async function messageRoutes(app: App, { domain }: RouteOptions): Promise
       response: { 201: Type.Ref('Message'), ...errorResponses(400, 401, 413, 415) },
     },
     handler: async (request, reply) => {
-      const { message, attachment_name } = request.body;
-      for (const [field, value] of Object.entries({ message, attachment_name })) {
-        if (value !== undefined && !value.isWellFormed()) throw ValidationError.field(field, `${field} contains invalid Unicode (a lone surrogate).`);
-      }
       return reply.code(201).send(await domain.mail.send(caller(request).user, request.body));
     },
   });
