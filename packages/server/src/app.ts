@@ -101,6 +101,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   for (const schema of sharedSchemas) app.addSchema(schema);
 
   useJsonBodies(app);
+  closeKeepAliveOnShutdown(app);
 
   await app.register(swagger, {
     openapi: {
@@ -138,4 +139,20 @@ async function authRateLimit(app: App, config: Config): Promise<RateLimitHook> {
     const limit = await check(request);
     if (!limit.isAllowed && limit.isExceeded) throw new TooManyRequests(limit.ttlInSeconds);
   };
+}
+
+/**
+ * app.close() only closes connections that are idle at that moment; a
+ * keep-alive connection whose request is still running would hold the
+ * process open afterwards. Responses sent while closing therefore end their
+ * connection.
+ */
+function closeKeepAliveOnShutdown(app: App): void {
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
 }

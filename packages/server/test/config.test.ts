@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.ts';
+
+describe('loadConfig', () => {
+  it('has the documented defaults', () => {
+    expect(loadConfig({})).toEqual({
+      port: 8000,
+      host: '127.0.0.1',
+      databaseUrl: 'sqlite:./data/securechat.db',
+      kdfIterations: 600_000,
+      rsaBits: 2048,
+      maxAttachmentBytes: 26_214_400,
+      tokenTtlDays: 30,
+      rateLimitAuthPerMin: 20,
+      logLevel: 'info',
+    });
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig({
+      PORT: '9000', HOST: '0.0.0.0', DATABASE_URL: 'sqlite::memory:', KDF_ITERATIONS: '700000', RSA_BITS: '4096',
+      MAX_ATTACHMENT_BYTES: '1024', TOKEN_TTL_DAYS: '7', RATE_LIMIT_AUTH_PER_MIN: '0', LOG_LEVEL: 'warn',
+    });
+    expect(config).toMatchObject({ port: 9000, host: '0.0.0.0', databaseUrl: 'sqlite::memory:', kdfIterations: 700_000, rsaBits: 4096, maxAttachmentBytes: 1024, tokenTtlDays: 7, rateLimitAuthPerMin: 0, logLevel: 'warn' });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reports every invalid variable by name at once', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', KDF_ITERATIONS: '1000', RSA_BITS: '1024', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud', MAX_ATTACHMENT_BYTES: '-5', TOKEN_TTL_DAYS: '1.5' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as ConfigError).message;
+    for (const name of ['PORT', 'KDF_ITERATIONS', 'RSA_BITS', 'DATABASE_URL', 'LOG_LEVEL', 'MAX_ATTACHMENT_BYTES', 'TOKEN_TTL_DAYS']) {
+      expect(message).toContain(name);
+    }
+  });
+
+  it.each(['2048', '3072', '4096'])('allows RSA_BITS=%s', (bits) => {
+    expect(loadConfig({ RSA_BITS: bits }).rsaBits).toBe(Number(bits));
+  });
+
+  it('refuses RSA sizes between the allowed ones', () => {
+    expect(() => loadConfig({ RSA_BITS: '2500' })).toThrow(/RSA_BITS/);
+  });
+});
