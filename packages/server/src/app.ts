@@ -92,6 +92,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     logger: loggerOptions(deps),
     bodyLimit: encodedLength(config.maxAttachmentBytes) + BODY_OVERHEAD_BYTES,
     routerOptions: { ignoreTrailingSlash: true },
+    trustProxy: config.trustProxy,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler());

@@ -24,6 +24,8 @@ export interface Config {
   /** Auth attempts per minute per client IP; 0 turns rate limiting off. */
   readonly rateLimitAuthPerMin: number;
   readonly logLevel: LogLevel;
+  /** Behind a reverse proxy: take the client IP from X-Forwarded-For. */
+  readonly trustProxy: boolean;
 }
 
 export const MIN_KDF_ITERATIONS = 100_000;
@@ -65,6 +67,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const logLevel = (env.LOG_LEVEL?.trim() || 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${env.LOG_LEVEL}")`);
 
+  const trustProxyRaw = env.TRUST_PROXY?.trim().toLowerCase() || 'false';
+  if (!['true', 'false', '1', '0'].includes(trustProxyRaw)) problems.push(`TRUST_PROXY must be true or false (got "${env.TRUST_PROXY}")`);
+  const trustProxy = trustProxyRaw === 'true' || trustProxyRaw === '1';
+
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     port,
@@ -76,5 +82,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     tokenTtlDays,
     rateLimitAuthPerMin,
     logLevel,
+    trustProxy,
   });
 }

@@ -13,28 +13,29 @@ describe('loadConfig', () => {
       tokenTtlDays: 30,
       rateLimitAuthPerMin: 20,
       logLevel: 'info',
+      trustProxy: false,
     });
   });
 
   it('reads every variable', () => {
     const config = loadConfig({
       PORT: '9000', HOST: '0.0.0.0', DATABASE_URL: 'sqlite::memory:', KDF_ITERATIONS: '700000', RSA_BITS: '4096',
-      MAX_ATTACHMENT_BYTES: '1024', TOKEN_TTL_DAYS: '7', RATE_LIMIT_AUTH_PER_MIN: '0', LOG_LEVEL: 'warn',
+      MAX_ATTACHMENT_BYTES: '1024', TOKEN_TTL_DAYS: '7', RATE_LIMIT_AUTH_PER_MIN: '0', LOG_LEVEL: 'warn', TRUST_PROXY: 'true',
     });
-    expect(config).toMatchObject({ port: 9000, host: '0.0.0.0', databaseUrl: 'sqlite::memory:', kdfIterations: 700_000, rsaBits: 4096, maxAttachmentBytes: 1024, tokenTtlDays: 7, rateLimitAuthPerMin: 0, logLevel: 'warn' });
+    expect(config).toMatchObject({ port: 9000, host: '0.0.0.0', databaseUrl: 'sqlite::memory:', kdfIterations: 700_000, rsaBits: 4096, maxAttachmentBytes: 1024, tokenTtlDays: 7, rateLimitAuthPerMin: 0, logLevel: 'warn', trustProxy: true });
     expect(Object.isFrozen(config)).toBe(true);
   });
 
   it('reports every invalid variable by name at once', () => {
     let error: unknown;
     try {
-      loadConfig({ PORT: 'eighty', KDF_ITERATIONS: '1000', RSA_BITS: '1024', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud', MAX_ATTACHMENT_BYTES: '-5', TOKEN_TTL_DAYS: '1.5' });
+      loadConfig({ PORT: 'eighty', KDF_ITERATIONS: '1000', RSA_BITS: '1024', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud', MAX_ATTACHMENT_BYTES: '-5', TOKEN_TTL_DAYS: '1.5', TRUST_PROXY: 'maybe' });
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(ConfigError);
     const message = (error as ConfigError).message;
-    for (const name of ['PORT', 'KDF_ITERATIONS', 'RSA_BITS', 'DATABASE_URL', 'LOG_LEVEL', 'MAX_ATTACHMENT_BYTES', 'TOKEN_TTL_DAYS']) {
+    for (const name of ['PORT', 'KDF_ITERATIONS', 'RSA_BITS', 'DATABASE_URL', 'LOG_LEVEL', 'MAX_ATTACHMENT_BYTES', 'TOKEN_TTL_DAYS', 'TRUST_PROXY']) {
       expect(message).toContain(name);
     }
   });

@@ -110,6 +110,32 @@ describe('auth rate limit (RATE_LIMIT_AUTH_PER_MIN=3)', () => {
   });
 });
 
+describe('TRUST_PROXY', () => {
+  it('keys the rate limit on X-Forwarded-For only when the proxy is trusted', async () => {
+    const attempts = async (t: TestApp) => {
+      const statuses = [];
+      for (let i = 0; i < 3; i++) {
+        const res = await t.app.inject({
+          method: 'POST',
+          url: '/api/auth/login/',
+          headers: { 'content-type': 'application/json', 'x-forwarded-for': `203.0.113.${i}` },
+          payload: JSON.stringify({ username: 'nobody', password: 'password-123' }),
+        });
+        statuses.push(res.statusCode);
+      }
+      return statuses;
+    };
+    const direct = await startApp({ RATE_LIMIT_AUTH_PER_MIN: '2' });
+    const proxied = await startApp({ RATE_LIMIT_AUTH_PER_MIN: '2', TRUST_PROXY: 'true' });
+    try {
+      expect(await attempts(direct)).toEqual([401, 401, 429]); // one client: the proxy
+      expect(await attempts(proxied)).toEqual([401, 401, 401]); // three clients behind it
+    } finally {
+      await Promise.all([direct.close(), proxied.close()]);
+    }
+  });
+});
+
 describe('RATE_LIMIT_AUTH_PER_MIN=0', () => {
   it('turns rate limiting off', async () => {
     const t = await startApp({ RATE_LIMIT_AUTH_PER_MIN: '0' });
