@@ -120,8 +120,8 @@ describe('the user directory', () => {
     const res = await call(t.app, 'GET', '/api/users/', { token: alice.token });
     expect(res.statusCode).toBe(200);
     const users = res.json();
-    expect(users.map((u: { user: { id: number } }) => u.user.id)).toEqual([bob.id, eve.id]);
-    expect(users[0]).toEqual({ user: { id: bob.id, username: bob.username }, public_key: bob.profile.public_key, key_id: 1 });
+    expect(users.map((u: { user: { id: number } }) => u.user.id)).toEqual([bob.id, eve.id].sort((a, b) => a - b));
+    expect(users.find((u: { user: { id: number } }) => u.user.id === bob.id)).toEqual({ user: { id: bob.id, username: bob.username }, public_key: bob.profile.public_key, key_id: 1 });
   });
 
   it('pages with limit and offset and searches by case-insensitive prefix', async () => {
