@@ -2,13 +2,7 @@
 import type { Store } from '../store/index.ts';
 import type { PublicKeyRow } from '../store/users.ts';
 import { NotFound } from './errors.ts';
-import type { UserView } from './views.ts';
-
-export interface PublicKeyView {
-  user: UserView;
-  public_key: string;
-  key_id: number;
-}
+import type { PublicKeyView, UserView } from './views.ts';
 
 export interface DirectoryQuery {
   limit: number;

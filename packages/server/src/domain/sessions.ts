@@ -6,7 +6,7 @@ import type { Config } from '../config.ts';
 import { hashToken, newToken } from '../crypto/secrets.ts';
 import type { SessionRow, Store } from '../store/index.ts';
 import { NotFound, Unauthorized } from './errors.ts';
-import type { UserView } from './views.ts';
+import type { SessionView, UserView } from './views.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** last_used_at is refreshed at most this often, so reads do not become writes. */
@@ -16,15 +16,6 @@ const TOKEN_SHAPE = /^[0-9a-f]{64}$/;
 export interface Authenticated {
   user: UserView;
   sessionId: number;
-}
-
-export interface SessionView {
-  id: number;
-  created_at: string;
-  last_used_at: string;
-  expires_at: string;
-  user_agent: string;
-  current: boolean;
 }
 
 export class Sessions {

@@ -1,38 +1,9 @@
 /** Rows → the API's JSON objects (API.md). */
 import type { MessageRow, UserKeyRow } from '../store/index.ts';
 
-export interface UserView {
-  id: number;
-  username: string;
-}
-
-export interface EnvelopeView {
-  public_key: string;
-  encrypted_private_key: string;
-  private_key_nonce: string;
-  private_key_salt: string;
-  private_key_iterations: number;
-  key_id: number;
-  created_at: string;
-}
-
-export interface MessageView {
-  id: number;
-  sender: UserView;
-  recipient: UserView;
-  encrypted_message: string;
-  encrypted_attachment: string;
-  attachment_name: string;
-  attachment_mime: string;
-  encrypted_symmetric_key: string;
-  message_nonce: string;
-  attachment_nonce: string;
-  sent_at: string;
-  has_attachment: boolean;
-  key_id: number;
-  sender_encrypted_symmetric_key: string;
-  sender_key_id: number | null;
-}
+/** The API's objects are defined once, in the protocol package every client shares. */
+export type { Envelope as EnvelopeView, Message as MessageView, PublicKeyEntry as PublicKeyView, Session as SessionView, User as UserView } from '@securechat/protocol';
+import type { Envelope as EnvelopeView, Message as MessageView } from '@securechat/protocol';
 
 export function envelopeView(key: UserKeyRow): EnvelopeView {
   return {
