@@ -3,6 +3,7 @@ import vectors from './vectors/vectors.json' with { type: 'json' };
 import {
   decodeBase64,
   decryptMessage,
+  deriveLoginSecret,
   encodeBase64,
   encryptMessage,
   encryptPayload,
@@ -101,5 +102,14 @@ describe('round trip with fresh keys', () => {
     expect((await decryptMessage(fields, await importPrivateKey(bob.privateKey))).text).toBe('only text');
     const asSender = await decryptMessage(fields, await importPrivateKey(alice.privateKey), 'sender');
     expect(asSender).toEqual({ text: 'only text', attachment: null });
+  });
+});
+
+describe('login secret vector', () => {
+  it('derives the node:crypto value, lower-casing the username', async () => {
+    const v = vectors.login_secret;
+    expect(await deriveLoginSecret(v.username, v.password)).toBe(v.secret);
+    expect(await deriveLoginSecret(v.username.toLowerCase(), v.password)).toBe(v.secret);
+    expect(await deriveLoginSecret(v.username, v.password + '!')).not.toBe(v.secret);
   });
 });

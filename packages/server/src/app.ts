@@ -80,7 +80,7 @@ export function buildDomain(store: Store, config: Config): Domain {
   return {
     store,
     sessions,
-    accounts: new Accounts(store, keyring, sessions),
+    accounts: new Accounts(store, keyring, sessions, config),
     directory: new Directory(store),
     mail: new Mail(store, keyring, config),
   };

@@ -32,7 +32,7 @@ describe('operations endpoints', () => {
     expect(doc.openapi).toMatch(/^3\./);
     expect(Object.keys(doc.paths).sort()).toEqual(
       [
-        '/api/auth/login/', '/api/auth/logout-all/', '/api/auth/logout/', '/api/auth/register/', '/api/auth/sessions/',
+        '/api/auth/login/', '/api/auth/logout-all/', '/api/auth/logout/', '/api/auth/password/', '/api/auth/register/', '/api/auth/sessions/',
         '/api/auth/sessions/{id}/', '/api/keys/', '/api/keys/rotate/', '/api/messages/', '/api/messages/send/',
         '/api/messages/{id}/', '/api/users/', '/api/users/{username}/public-key/', '/healthz', '/readyz',
       ].sort(),

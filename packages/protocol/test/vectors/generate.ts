@@ -63,6 +63,12 @@ const vectors = {
       encrypted_symmetric_key: b64(wrapped),
     },
   },
+  login_secret: {
+    username: 'Alice.Example',
+    password,
+    iterations: 600_000,
+    secret: pbkdf2Sync(Buffer.from(password, 'utf8'), Buffer.from('securechat/login/alice.example', 'utf8'), 600_000, 32, 'sha256').toString('base64'),
+  },
   base64: {
     valid: [['', ''], ['Zg==', '66'], ['Zm8=', '666f'], ['Zm9v', '666f6f'], ['+/+/', 'fbffbf']],
     invalid: ['QUJD$$$$', '-_-_', 'Zg=', 'Zg', 'Z===', 'Zh==', 'Zm9=', 'Zm9v\n', ' Zm9v', 'Zg==Zg==', '=Zm9'],

@@ -1,13 +1,17 @@
 /**
- * Accounts: register, log in, re-check a password, rotate keys.
+ * Accounts: register, log in, rotate keys, change the password.
  * Login answers the same way, in the same time, for an unknown user and a
  * wrong password, so neither the body nor the timing reveals who exists.
  */
+import type { Config } from '../config.ts';
+import { openEnvelope, sealPrivateKey } from '../crypto/keys.ts';
 import { hashPassword, verifyAgainstDummy, verifyPassword } from '../crypto/secrets.ts';
-import { isUniqueViolation, type Store } from '../store/index.ts';
+import { isUniqueViolation, type Store, type UserKeyRow } from '../store/index.ts';
+import type { ResealedEnvelope } from '../store/users.ts';
+import { checkEnvelope, type ClientEnvelope, type ClientKeyPair } from './client-crypto.ts';
 import { Unauthorized, ValidationError } from './errors.ts';
 import type { Keyring } from './keyring.ts';
-import type { Sessions } from './sessions.ts';
+import type { Authenticated, Sessions } from './sessions.ts';
 import { envelopeView, type EnvelopeView, type UserView } from './views.ts';
 
 export interface AuthResult {
@@ -22,6 +26,13 @@ export interface Credentials {
   userAgent: string;
 }
 
+export interface PasswordChange {
+  old_password: string;
+  new_password: string;
+  /** End-to-end accounts: every key version re-sealed by the client. */
+  envelopes?: (ClientEnvelope & { key_id: number })[];
+}
+
 const USERNAME_TAKEN = 'A user with that username already exists.';
 const BAD_CREDENTIALS = 'Unable to log in with the provided credentials.';
 
@@ -29,18 +40,24 @@ export class Accounts {
   readonly #store: Store;
   readonly #keyring: Keyring;
   readonly #sessions: Sessions;
+  readonly #config: Config;
 
-  constructor(store: Store, keyring: Keyring, sessions: Sessions) {
+  constructor(store: Store, keyring: Keyring, sessions: Sessions, config: Config) {
     this.#store = store;
     this.#keyring = keyring;
     this.#sessions = sessions;
+    this.#config = config;
   }
 
-  async register({ username, password, userAgent }: Credentials): Promise<AuthResult> {
+  /** With `clientKey` (end-to-end) the server stores that key pair and never holds a private key. */
+  async register({ username, password, userAgent }: Credentials, clientKey: ClientKeyPair | null = null): Promise<AuthResult> {
     // Checked first so a taken name costs no key generation; the unique index
     // still decides between two registrations racing for the same name.
     if (await this.#store.users.findByUsername(username)) throw ValidationError.field('username', USERNAME_TAKEN);
-    const [passwordHash, key] = await Promise.all([hashPassword(password), this.#keyring.newKeyVersion(password)]);
+    const [passwordHash, key] = await Promise.all([
+      hashPassword(password),
+      clientKey ? { ...clientKey, sealed_by: 'client' as const } : this.#keyring.newKeyVersion(password),
+    ]);
     let created;
     try {
       created = await this.#store.users.create({ username, passwordHash, key, now: new Date().toISOString() });
@@ -63,10 +80,29 @@ export class Accounts {
     return { user: { id: row.id, username: row.username }, token, profile: envelopeView(key) };
   }
 
-  /** Part A rotate: re-checks the password (wrong → 400), adds a key version. */
-  async rotateKeys(user: UserView, password: string): Promise<EnvelopeView> {
-    await this.#checkPassword(user, password);
-    return envelopeView(await this.#keyring.rotate(user.id, password, new Date().toISOString()));
+  /** Re-checks the password (wrong → 400), then adds a key version. */
+  async rotateKeys(user: UserView, password: string, clientKey: ClientKeyPair | null = null): Promise<EnvelopeView> {
+    await this.#checkPassword(user, password, 'password');
+    const source = clientKey ? { clientKey } : { password };
+    return envelopeView(await this.#keyring.rotate(user.id, source, new Date().toISOString()));
+  }
+
+  /**
+   * Part B6: re-seals every envelope under the new password — on the server
+   * for server-sealed keys, or with the client's own envelopes — and revokes
+   * the caller's other sessions. Returns every envelope, newest first.
+   */
+  async changePassword(auth: Authenticated, change: PasswordChange): Promise<EnvelopeView[]> {
+    await this.#checkPassword(auth.user, change.old_password, 'old_password');
+    const keys = await this.#store.users.keys(auth.user.id);
+    const envelopes = change.envelopes ? this.#clientEnvelopes(keys, change.envelopes) : await this.#resealOnServer(keys, change);
+    await this.#store.users.replaceSecrets({
+      userId: auth.user.id,
+      passwordHash: await hashPassword(change.new_password),
+      envelopes,
+      keepSessionId: auth.sessionId,
+    });
+    return this.envelopes(auth.user);
   }
 
   /** Every key version of the user, newest first (Part B1). */
@@ -74,10 +110,35 @@ export class Accounts {
     return (await this.#store.users.keys(user.id)).map(envelopeView);
   }
 
-  async #checkPassword(user: UserView, password: string): Promise<void> {
+  #clientEnvelopes(keys: UserKeyRow[], envelopes: NonNullable<PasswordChange['envelopes']>): ResealedEnvelope[] {
+    const expected = keys.map((k) => k.key_id).sort((a, b) => a - b);
+    const given = envelopes.map((e) => e.key_id).sort((a, b) => a - b);
+    if (given.join() !== expected.join()) {
+      throw ValidationError.field('envelopes', `envelopes must hold every key version exactly once: ${expected.join(', ')}.`);
+    }
+    return envelopes.map((envelope, i) => {
+      checkEnvelope(envelope, `envelopes[${i}].`);
+      return { ...envelope, sealed_by: 'client' as const };
+    });
+  }
+
+  async #resealOnServer(keys: UserKeyRow[], change: PasswordChange): Promise<ResealedEnvelope[]> {
+    const required = ValidationError.field('envelopes', 'This account’s keys were made by its client: envelopes are required.');
+    if (keys.some((key) => key.sealed_by === 'client')) throw required;
+    return Promise.all(
+      keys.map(async (key) => {
+        const privateKey = await openEnvelope(key, change.old_password);
+        if (privateKey === null) throw required;
+        const sealed = await sealPrivateKey(privateKey, change.new_password, this.#config.kdfIterations);
+        return { key_id: key.key_id, ...sealed, sealed_by: 'server' as const };
+      }),
+    );
+  }
+
+  async #checkPassword(user: UserView, password: string, field: string): Promise<void> {
     const row = await this.#store.users.findByUsername(user.username);
     if (!row || !(await verifyPassword(row.password_hash, password))) {
-      throw ValidationError.field('password', 'Password is incorrect.');
+      throw ValidationError.field(field, 'Password is incorrect.');
     }
   }
 }

@@ -8,8 +8,16 @@ import type { Config } from '../config.ts';
 import { generateRsaKeyPair, parsePublicKey, sealPrivateKey } from '../crypto/keys.ts';
 import type { Store, UserKeyRow } from '../store/index.ts';
 import type { NewKeyVersion } from '../store/users.ts';
+import type { ClientKeyPair } from './client-crypto.ts';
 
 const MAX_CACHED_KEYS = 10_000;
+
+export interface CurrentKey {
+  keyId: number;
+  publicKey: KeyObject;
+  /** RSA modulus length in bytes: the exact size of a key wrapped for it. */
+  wrappedKeyBytes: number;
+}
 
 export class Keyring {
   readonly #store: Store;
@@ -25,18 +33,21 @@ export class Keyring {
   async newKeyVersion(password: string): Promise<NewKeyVersion> {
     const pair = await generateRsaKeyPair(this.#config.rsaBits);
     const sealed = await sealPrivateKey(pair.privateKey, password, this.#config.kdfIterations);
-    return { public_key: pair.publicKey, ...sealed };
+    return { public_key: pair.publicKey, ...sealed, sealed_by: 'server' };
   }
 
-  async rotate(userId: number, password: string, now: string): Promise<UserKeyRow> {
-    return this.#store.users.addKeyVersion(userId, await this.newKeyVersion(password), now);
+  /** Adds a key version: generated here and sealed under `password`, or made by the client. */
+  async rotate(userId: number, source: { password: string } | { clientKey: ClientKeyPair }, now: string): Promise<UserKeyRow> {
+    const key: NewKeyVersion = 'clientKey' in source ? { ...source.clientKey, sealed_by: 'client' } : await this.newKeyVersion(source.password);
+    return this.#store.users.addKeyVersion(userId, key, now);
   }
 
   /** The user's current key version with its parsed public key. */
-  async currentKey(userId: number): Promise<{ keyId: number; publicKey: KeyObject }> {
+  async currentKey(userId: number): Promise<CurrentKey> {
     const row = await this.#store.users.currentKey(userId);
     if (!row) throw new Error(`user ${userId} has no key`);
-    return { keyId: row.key_id, publicKey: this.#publicKeyObject(row) };
+    const publicKey = this.#publicKeyObject(row);
+    return { keyId: row.key_id, publicKey, wrappedKeyBytes: (publicKey.asymmetricKeyDetails?.modulusLength ?? 0) / 8 };
   }
 
   #publicKeyObject(row: UserKeyRow): KeyObject {

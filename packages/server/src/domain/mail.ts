@@ -1,21 +1,20 @@
 /**
- * Mail: the server-side send of the original API (encrypt, wrap for recipient
- * and sender, store ciphertext only), and mailbox reads with keyset cursors.
+ * Mail: sending (server-side encryption, or checked client ciphertext) and
+ * mailbox reads with keyset cursors. Only ciphertext is ever stored.
  */
 import type { Config } from '../config.ts';
 import { decodedLength, encodedLength, isStrictBase64 } from '../crypto/base64.ts';
 import { encryptMessage } from '../crypto/hybrid.ts';
+import { checkEncryptedSend, CIPHERTEXT_FIELDS, type EncryptedSend } from './encrypted-send.ts';
 import type { Mailbox, Store } from '../store/index.ts';
 import { Forbidden, NotFound, PayloadTooLarge, ValidationError } from './errors.ts';
 import type { Keyring } from './keyring.ts';
 import { messageView, type MessageView, type UserView } from './views.ts';
 
-export interface PlainSend {
-  recipient: string;
+/** A send body: plaintext fields (original API) or the ciphertext fields of EncryptedSend. */
+export interface SendRequest extends EncryptedSend {
   message?: string;
   attachment_data?: string;
-  attachment_name?: string;
-  attachment_mime?: string;
 }
 
 export interface ListRequest {
@@ -42,30 +41,50 @@ export class Mail {
     this.#config = config;
   }
 
-  async send(sender: UserView, request: PlainSend): Promise<MessageView> {
+  /**
+   * Sends a message: plaintext that the server encrypts (the original API),
+   * or ciphertext an end-to-end client made (Part B4) — never a mix.
+   */
+  async send(sender: UserView, request: SendRequest): Promise<MessageView> {
+    const encrypted = CIPHERTEXT_FIELDS.some((field) => request[field] !== undefined);
+    if (encrypted && (request.message !== undefined || request.attachment_data !== undefined)) {
+      throw new ValidationError('Send either plaintext (message, attachment_data) or ciphertext fields, not both.', {
+        non_field_errors: ['Plaintext and ciphertext fields cannot be mixed.'],
+      });
+    }
+    const plain = encrypted ? null : this.#plaintextOf(request);
+    const recipient = await this.#store.users.findByUsername(request.recipient);
+    if (!recipient) throw ValidationError.field('recipient', 'Unknown recipient.');
+
+    const [recipientKey, senderKey] = await Promise.all([this.#keyring.currentKey(recipient.id), this.#keyring.currentKey(sender.id)]);
+    const ciphertext = plain
+      ? {
+          ...encryptMessage(plain, { recipient: recipientKey.publicKey, sender: senderKey.publicKey }),
+          key_id: recipientKey.keyId,
+          sender_key_id: senderKey.keyId,
+        }
+      : checkEncryptedSend(request, { recipient: recipientKey, sender: senderKey }, this.#config.maxAttachmentBytes);
+    const hasAttachment = ciphertext.encrypted_attachment !== '';
+    const row = {
+      sender_id: sender.id,
+      recipient_id: recipient.id,
+      ...ciphertext,
+      attachment_name: hasAttachment ? (request.attachment_name ?? '') : '',
+      attachment_mime: hasAttachment ? (request.attachment_mime ?? '') : '',
+      has_attachment: hasAttachment ? 1 : 0,
+      sent_at: new Date().toISOString(),
+    };
+    const id = await this.#store.messages.insert(row);
+    return messageView({ ...row, id, sender_username: sender.username, recipient_username: recipient.username });
+  }
+
+  #plaintextOf(request: SendRequest): { text: string; attachment: Buffer | null } {
     const text = request.message ?? '';
     const attachment = this.#decodeAttachment(request.attachment_data ?? '');
     if (text === '' && attachment === null) {
       throw new ValidationError('Provide a message or an attachment.', { message: ['Provide a message or an attachment.'] });
     }
-    const recipient = await this.#store.users.findByUsername(request.recipient);
-    if (!recipient) throw ValidationError.field('recipient', 'Unknown recipient.');
-
-    const [recipientKey, senderKey] = await Promise.all([this.#keyring.currentKey(recipient.id), this.#keyring.currentKey(sender.id)]);
-    const ciphertext = encryptMessage({ text, attachment }, { recipient: recipientKey.publicKey, sender: senderKey.publicKey });
-    const row = {
-      sender_id: sender.id,
-      recipient_id: recipient.id,
-      key_id: recipientKey.keyId,
-      sender_key_id: senderKey.keyId,
-      ...ciphertext,
-      attachment_name: attachment ? (request.attachment_name ?? '') : '',
-      attachment_mime: attachment ? (request.attachment_mime ?? '') : '',
-      has_attachment: attachment ? 1 : 0,
-      sent_at: new Date().toISOString(),
-    };
-    const id = await this.#store.messages.insert(row);
-    return messageView({ ...row, id, sender_username: sender.username, recipient_username: recipient.username });
+    return { text, attachment };
   }
 
   async list(user: UserView, request: ListRequest): Promise<MessagePage> {

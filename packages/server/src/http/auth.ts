@@ -1,11 +1,19 @@
-/** /api/auth/: register, login, logout, sessions (Part A + B5). */
+/** /api/auth/: register, login, logout, password change, sessions (Part A + B4, B5, B6). */
 import { Type } from '@sinclair/typebox';
 import { authSecurity, caller, parseId, requireAuth, type App, type RouteOptions } from './context.ts';
-import { errorResponses, Password, USERNAME_PATTERN } from './schemas.ts';
+import { clientKeyPairOf } from '../domain/client-crypto.ts';
+import { ClientKeyPairFields, errorResponses, Password, ResealedEnvelopeSchema, USERNAME_PATTERN } from './schemas.ts';
 
-const Credentials = Type.Object({
+const Registration = Type.Object({
   username: Type.String({ pattern: USERNAME_PATTERN, description: 'ASCII letters, digits and @.+-_, 1–150; unique ignoring case' }),
-  password: Password('8–1024 characters, used exactly as typed'),
+  password: Password('8–1024 characters, used exactly as typed (end-to-end clients send their login secret)'),
+  ...ClientKeyPairFields,
+});
+
+const PasswordChangeBody = Type.Object({
+  old_password: Type.String({ maxLength: 1024 }),
+  new_password: Password('the new password (or login secret), 8–1024 characters'),
+  envelopes: Type.Optional(Type.Array(ResealedEnvelopeSchema, { maxItems: 10_000, description: 'end-to-end accounts: every key version re-sealed by the client' })),
 });
 
 const LoginCredentials = Type.Object({
@@ -20,12 +28,13 @@ export async function authRoutes(app: App, { domain, authRateLimit }: RouteOptio
     onRequest: authRateLimit,
     schema: {
       tags: ['auth'],
-      summary: 'Create an account with a server-generated key pair, and log in',
-      body: Credentials,
+      summary: 'Create an account and log in; the server generates the key pair unless the client sends its own',
+      body: Registration,
       response: { 201: Type.Ref('AuthResult'), ...errorResponses(400, 413, 415, 429) },
     },
     handler: async (request, reply) => {
-      const result = await domain.accounts.register({ ...request.body, userAgent: userAgent(request.headers) });
+      const { username, password } = request.body;
+      const result = await domain.accounts.register({ username, password, userAgent: userAgent(request.headers) }, clientKeyPairOf(request.body));
       return reply.code(201).send(result);
     },
   });
@@ -59,6 +68,18 @@ export async function authRoutes(app: App, { domain, authRateLimit }: RouteOptio
         await domain.sessions.revokeAll(caller(request).user.id);
         return reply.code(204).send(null);
       },
+    });
+
+    authed.post('/api/auth/password/', {
+      onRequest: authRateLimit,
+      schema: {
+        tags: ['auth'],
+        summary: 'Change the password: re-seal every key version, revoke the other sessions',
+        security: authSecurity,
+        body: PasswordChangeBody,
+        response: { 200: Type.Array(Type.Ref('Envelope')), ...errorResponses(400, 401, 413, 415, 429) },
+      },
+      handler: async (request) => domain.accounts.changePassword(caller(request), request.body),
     });
 
     authed.get('/api/auth/sessions/', {

@@ -1,7 +1,8 @@
 /** /api/keys/: envelopes of every key version, and rotation (Part A + B1). */
 import { Type } from '@sinclair/typebox';
 import { authSecurity, caller, requireAuth, type App, type RouteOptions } from './context.ts';
-import { errorResponses } from './schemas.ts';
+import { clientKeyPairOf } from '../domain/client-crypto.ts';
+import { ClientKeyPairFields, errorResponses } from './schemas.ts';
 
 export async function keyRoutes(app: App, { domain, authRateLimit }: RouteOptions): Promise<void> {
   requireAuth(app, domain.sessions);
@@ -20,11 +21,11 @@ export async function keyRoutes(app: App, { domain, authRateLimit }: RouteOption
     onRequest: authRateLimit,
     schema: {
       tags: ['keys'],
-      summary: 'Re-check the password and make a new key version current; older versions are kept',
+      summary: 'Re-check the password and make a new key version current (server-made, or the client’s own); older versions are kept',
       security: authSecurity,
-      body: Type.Object({ password: Type.String({ maxLength: 1024 }) }),
+      body: Type.Object({ password: Type.String({ maxLength: 1024 }), ...ClientKeyPairFields }),
       response: { 200: Type.Ref('Envelope'), ...errorResponses(400, 401, 413, 415, 429) },
     },
-    handler: async (request) => domain.accounts.rotateKeys(caller(request).user, request.body.password),
+    handler: async (request) => domain.accounts.rotateKeys(caller(request).user, request.body.password, clientKeyPairOf(request.body)),
   });
 }

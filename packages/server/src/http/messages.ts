@@ -8,10 +8,21 @@ import { errorResponses, Id, MAX_ATTACHMENT_META_CHARS, MAX_MESSAGE_CHARS } from
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 200;
 
+const Base64 = (description: string, maxLength?: number) => Type.Optional(Type.String({ description, ...(maxLength ? { maxLength } : {}) }));
+
+/** Plaintext fields (the server encrypts) or ciphertext fields (end-to-end, Part B4) — not both. */
 const SendBody = Type.Object({
   recipient: Type.String({ maxLength: 150, description: 'username (case-insensitive)' }),
   message: Type.Optional(Type.String({ maxLength: MAX_MESSAGE_CHARS, description: 'plaintext; the server encrypts it' })),
-  attachment_data: Type.Optional(Type.String({ description: 'standard base64 of the file bytes' })),
+  attachment_data: Base64('plaintext file bytes, base64; the server encrypts them'),
+  key_id: Type.Optional(Type.Integer({ description: "end-to-end: the recipient's current key version" })),
+  encrypted_symmetric_key: Base64('end-to-end: message key wrapped for the recipient', 4096),
+  sender_encrypted_symmetric_key: Base64('end-to-end: message key wrapped for the sender', 4096),
+  sender_key_id: Type.Optional(Type.Union([Type.Integer(), Type.Null()], { description: "end-to-end: the sender's current key version" })),
+  encrypted_message: Base64('end-to-end: AES-256-GCM ciphertext ‖ tag of the text'),
+  message_nonce: Base64('end-to-end: 12 bytes', 64),
+  encrypted_attachment: Base64('end-to-end: AES-256-GCM ciphertext ‖ tag of the file'),
+  attachment_nonce: Base64('end-to-end: 12 bytes', 64),
   attachment_name: Type.Optional(Type.String({ maxLength: MAX_ATTACHMENT_META_CHARS })),
   attachment_mime: Type.Optional(Type.String({ maxLength: MAX_ATTACHMENT_META_CHARS })),
 });
@@ -29,7 +40,7 @@ export async function messageRoutes(app: App, { domain }: RouteOptions): Promise
   app.post('/api/messages/send/', {
     schema: {
       tags: ['messages'],
-      summary: 'Encrypt and send a message and/or attachment',
+      summary: 'Send a message and/or attachment: plaintext for the server to encrypt, or end-to-end ciphertext',
       security: authSecurity,
       body: SendBody,
       response: { 201: Type.Ref('Message'), ...errorResponses(400, 401, 413, 415) },

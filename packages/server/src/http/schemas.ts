@@ -86,3 +86,25 @@ export const Password = (description: string) => Type.String({ minLength: 8, max
 
 /** A positive integer id from a path or query string (coerced from text). */
 export const Id = (description: string) => Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description });
+
+const SealedKeyFields = {
+  encrypted_private_key: Type.String({ maxLength: 32_768, description: 'base64(AES-256-GCM(PKCS#8 PEM) ‖ tag)' }),
+  private_key_nonce: Type.String({ maxLength: 64, description: 'base64, 12 bytes' }),
+  private_key_salt: Type.String({ maxLength: 64, description: 'base64, 16 bytes' }),
+  private_key_iterations: Type.Integer({ description: 'PBKDF2-HMAC-SHA256 rounds, 100000 to 10000000' }),
+};
+
+/**
+ * Part B4: a key pair made by an end-to-end client, in register and rotate
+ * bodies. All five fields or none (the server then generates the keys).
+ */
+export const ClientKeyPairFields = {
+  public_key: Type.Optional(Type.String({ maxLength: 16_384, description: 'end-to-end: PEM SPKI RSA public key, ≥ 2048 bits' })),
+  encrypted_private_key: Type.Optional(SealedKeyFields.encrypted_private_key),
+  private_key_nonce: Type.Optional(SealedKeyFields.private_key_nonce),
+  private_key_salt: Type.Optional(SealedKeyFields.private_key_salt),
+  private_key_iterations: Type.Optional(SealedKeyFields.private_key_iterations),
+};
+
+/** Part B6: one key version re-sealed by an end-to-end client. */
+export const ResealedEnvelopeSchema = Type.Object({ key_id: Type.Integer({ minimum: 1 }), ...SealedKeyFields });

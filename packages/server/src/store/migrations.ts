@@ -23,6 +23,7 @@ export const migrations: Record<string, Migration> = {
         .addColumn('private_key_nonce', 'text', (c) => c.notNull())
         .addColumn('private_key_salt', 'text', (c) => c.notNull())
         .addColumn('private_key_iterations', 'integer', (c) => c.notNull())
+        .addColumn('sealed_by', 'text', (c) => c.notNull())
         .addColumn('created_at', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('user_keys_pk', ['user_id', 'key_id'])
         .execute();

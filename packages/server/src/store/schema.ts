@@ -19,8 +19,12 @@ export interface UserKeysTable {
   private_key_nonce: string;
   private_key_salt: string;
   private_key_iterations: number;
+  /** 'server': sealed by the server from the password it saw; 'client': made and sealed by an end-to-end client. */
+  sealed_by: KeyCustody;
   created_at: string;
 }
+
+export type KeyCustody = 'server' | 'client';
 
 export interface SessionsTable {
   id: Generated<number>;

@@ -4,6 +4,11 @@ import type { UserKeyRow, UserRow } from './schema.ts';
 
 export type NewKeyVersion = Omit<UserKeyRow, 'user_id' | 'key_id' | 'created_at'>;
 
+export type ResealedEnvelope = Pick<
+  UserKeyRow,
+  'key_id' | 'encrypted_private_key' | 'private_key_nonce' | 'private_key_salt' | 'private_key_iterations' | 'sealed_by'
+>;
+
 export interface PublicKeyRow {
   id: number;
   username: string;
@@ -61,6 +66,20 @@ export class UserRepository {
         .executeTakeFirstOrThrow();
       await trx.updateTable('users').set({ current_key_id: keyId }).where('id', '=', userId).execute();
       return row;
+    });
+  }
+
+  /**
+   * Password change, atomically: new password hash, every envelope re-sealed,
+   * and every session of the user but `keepSessionId` revoked.
+   */
+  async replaceSecrets(change: { userId: number; passwordHash: string; envelopes: ResealedEnvelope[]; keepSessionId: number }): Promise<void> {
+    await this.#db.transaction().execute(async (trx) => {
+      await trx.updateTable('users').set({ password_hash: change.passwordHash }).where('id', '=', change.userId).execute();
+      for (const { key_id, ...envelope } of change.envelopes) {
+        await trx.updateTable('user_keys').set(envelope).where('user_id', '=', change.userId).where('key_id', '=', key_id).execute();
+      }
+      await trx.deleteFrom('sessions').where('user_id', '=', change.userId).where('id', '!=', change.keepSessionId).execute();
     });
   }
 

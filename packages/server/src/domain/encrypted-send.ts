@@ -1,0 +1,98 @@
+/**
+ * The end-to-end send (Part B4): the client encrypted the message itself.
+ * This module checks its shape against the keys the server knows; it never
+ * sees a plaintext or a message key.
+ */
+import { base64Bytes, GCM_TAG_BYTES, requireBytes } from './client-crypto.ts';
+import { PayloadTooLarge, ValidationError } from './errors.ts';
+
+export interface EncryptedSend {
+  recipient: string;
+  key_id?: number;
+  encrypted_symmetric_key?: string;
+  sender_encrypted_symmetric_key?: string;
+  sender_key_id?: number | null;
+  encrypted_message?: string;
+  message_nonce?: string;
+  encrypted_attachment?: string;
+  attachment_nonce?: string;
+  attachment_name?: string;
+  attachment_mime?: string;
+}
+
+export const CIPHERTEXT_FIELDS = [
+  'key_id', 'encrypted_symmetric_key', 'sender_encrypted_symmetric_key', 'sender_key_id',
+  'encrypted_message', 'message_nonce', 'encrypted_attachment', 'attachment_nonce',
+] as const;
+
+export interface KnownKey {
+  keyId: number;
+  /** RSA modulus length in bytes: the exact size of a key wrapped for it. */
+  wrappedKeyBytes: number;
+}
+
+/** Fields to store, all checked; absent parts are "" and sender_key_id null. */
+export interface CheckedCiphertext {
+  key_id: number;
+  encrypted_symmetric_key: string;
+  sender_encrypted_symmetric_key: string;
+  sender_key_id: number | null;
+  encrypted_message: string;
+  message_nonce: string;
+  encrypted_attachment: string;
+  attachment_nonce: string;
+}
+
+/** A GCM ciphertext and its nonce: both present or both absent. */
+function checkPart(field: string, ciphertext: string, nonceField: string, nonce: string): number {
+  if (ciphertext === '' && nonce === '') return 0;
+  if (ciphertext === '' || nonce === '') throw ValidationError.field(ciphertext === '' ? field : nonceField, `${field} and ${nonceField} go together.`);
+  requireBytes(nonceField, nonce, 12);
+  const bytes = base64Bytes(field, ciphertext);
+  if (bytes < GCM_TAG_BYTES) throw ValidationError.field(field, `${field} must be AES-GCM ciphertext ‖ 16-byte tag.`);
+  return bytes - GCM_TAG_BYTES;
+}
+
+export function checkEncryptedSend(request: EncryptedSend, keys: { recipient: KnownKey; sender: KnownKey }, maxAttachmentBytes: number): CheckedCiphertext {
+  if (request.key_id === undefined) throw ValidationError.field('key_id', 'key_id is required for an encrypted message.');
+  if (request.key_id !== keys.recipient.keyId) {
+    throw ValidationError.field('key_id', `key_id must be the recipient's current key (${keys.recipient.keyId}); fetch the public key again.`);
+  }
+  const wrapped = request.encrypted_symmetric_key ?? '';
+  if (base64Bytes('encrypted_symmetric_key', wrapped) !== keys.recipient.wrappedKeyBytes) {
+    throw ValidationError.field('encrypted_symmetric_key', `encrypted_symmetric_key must be ${keys.recipient.wrappedKeyBytes} bytes, the recipient key's size.`);
+  }
+
+  const senderWrapped = request.sender_encrypted_symmetric_key ?? '';
+  const senderKeyId = request.sender_key_id ?? null;
+  if ((senderWrapped === '') !== (senderKeyId === null)) {
+    throw ValidationError.field('sender_key_id', 'sender_encrypted_symmetric_key and sender_key_id go together.');
+  }
+  if (senderKeyId !== null) {
+    if (senderKeyId !== keys.sender.keyId) throw ValidationError.field('sender_key_id', `sender_key_id must be your current key (${keys.sender.keyId}).`);
+    if (base64Bytes('sender_encrypted_symmetric_key', senderWrapped) !== keys.sender.wrappedKeyBytes) {
+      throw ValidationError.field('sender_encrypted_symmetric_key', `sender_encrypted_symmetric_key must be ${keys.sender.wrappedKeyBytes} bytes, your key's size.`);
+    }
+  }
+
+  const encrypted_message = request.encrypted_message ?? '';
+  const message_nonce = request.message_nonce ?? '';
+  const encrypted_attachment = request.encrypted_attachment ?? '';
+  const attachment_nonce = request.attachment_nonce ?? '';
+  checkPart('encrypted_message', encrypted_message, 'message_nonce', message_nonce);
+  const attachmentBytes = checkPart('encrypted_attachment', encrypted_attachment, 'attachment_nonce', attachment_nonce);
+  if (attachmentBytes > maxAttachmentBytes) throw new PayloadTooLarge(`Attachment is larger than the limit of ${maxAttachmentBytes} bytes.`);
+  if (encrypted_message === '' && encrypted_attachment === '') {
+    throw ValidationError.field('encrypted_message', 'Provide encrypted_message or encrypted_attachment.');
+  }
+  return {
+    key_id: request.key_id,
+    encrypted_symmetric_key: wrapped,
+    sender_encrypted_symmetric_key: senderWrapped,
+    sender_key_id: senderKeyId,
+    encrypted_message,
+    message_nonce,
+    encrypted_attachment,
+    attachment_nonce,
+  };
+}
