@@ -116,9 +116,10 @@ export class Accounts {
     if (given.join() !== expected.join()) {
       throw ValidationError.field('envelopes', `envelopes must hold every key version exactly once: ${expected.join(', ')}.`);
     }
-    return envelopes.map((envelope, i) => {
+    return envelopes.map(({ key_id, encrypted_private_key, private_key_nonce, private_key_salt, private_key_iterations }, i) => {
+      const envelope = { encrypted_private_key, private_key_nonce, private_key_salt, private_key_iterations };
       checkEnvelope(envelope, `envelopes[${i}].`);
-      return { ...envelope, sealed_by: 'client' as const };
+      return { key_id, ...envelope, sealed_by: 'client' as const };
     });
   }
 

@@ -51,7 +51,8 @@ export function clientKeyPairOf(body: Partial<Record<(typeof KEY_PAIR_FIELDS)[nu
   if (missing.length > 0) {
     throw new ValidationError('A client-made key needs public_key and every envelope field.', Object.fromEntries(missing.map((f) => [f, ['This field is required.']])));
   }
-  const pair = body as ClientKeyPair;
+  const { public_key, encrypted_private_key, private_key_nonce, private_key_salt, private_key_iterations } = body as ClientKeyPair;
+  const pair = { public_key, encrypted_private_key, private_key_nonce, private_key_salt, private_key_iterations };
   checkPublicKey(pair.public_key);
   checkEnvelope(pair);
   return pair;
