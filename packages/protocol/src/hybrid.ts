@@ -23,6 +23,11 @@ export function importPrivateKey(privateKeyPem: string): Promise<CryptoKey> {
   return subtle.importKey('pkcs8', toBufferSource(pemToDer(privateKeyPem, 'PRIVATE KEY')), RSA_OAEP, true, ['decrypt']);
 }
 
+/** The PKCS#8 PEM of an (extractable) private key, e.g. to re-seal it under a new password. */
+export async function exportPrivateKeyPem(privateKey: CryptoKey): Promise<string> {
+  return derToPem(new Uint8Array(await subtle.exportKey('pkcs8', privateKey)), 'PRIVATE KEY');
+}
+
 /** Generates an RSA-OAEP key pair as PEM strings (SPKI public, PKCS#8 private). */
 export async function generateKeyPair(modulusLength = 2048): Promise<{ publicKey: string; privateKey: string }> {
   const pair = await subtle.generateKey(

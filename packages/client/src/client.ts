@@ -1,0 +1,332 @@
+/**
+ * SecureChatClient: every endpoint of the API, with the cryptography done
+ * here (WebCrypto via @securechat/protocol), on `fetch` — the same code runs
+ * in Node ≥ 20 and in browsers.
+ *
+ * Two modes:
+ * - `"e2e"` (default): keys are generated and sealed here, messages are
+ *   encrypted here (with a sender copy), and the server only ever receives the
+ *   login secret, never the password (API.md Part B4).
+ * - `"server"`: the original flow, for accounts made by original clients: the
+ *   server generates keys and encrypts; this client still decrypts locally.
+ *
+ * @example
+ * const client = new SecureChatClient({ baseUrl: 'http://127.0.0.1:8000' });
+ * await client.register('alice', 'correct horse battery');
+ * await client.send('bob', { text: 'hi', attachment: { data: bytes, name: 'a.png', mime: 'image/png' } });
+ * for await (const message of client.inbox()) console.log(message.sender.username, message.text);
+ */
+import {
+  deriveLoginSecret, decryptMessage, encodeBase64, encryptMessage, exportPrivateKeyPem, generateKeyPair, importPrivateKey, importPublicKey,
+  openEnvelope, sealPrivateKey, DEFAULT_ITERATIONS, type Envelope, type Message, type PublicKeyEntry, type Session, type User,
+} from '@securechat/protocol';
+import { DecryptionError, NotLoggedInError, ValidationError } from './errors.ts';
+import { Keychain } from './keychain.ts';
+import { Transport } from './transport.ts';
+
+export type Mode = 'e2e' | 'server';
+
+export interface ClientOptions {
+  baseUrl: string;
+  mode?: Mode;
+  /** Resume a session: a token from an earlier login, and whose it is. */
+  session?: { token: string; user: User };
+  /** PBKDF2 rounds for envelopes sealed here (default 600,000). */
+  kdfIterations?: number;
+  /** RSA modulus for keys generated here (default 2048). */
+  rsaBits?: number;
+  fetch?: typeof fetch;
+  userAgent?: string;
+}
+
+export interface Attachment {
+  data: Uint8Array;
+  name?: string;
+  mime?: string;
+}
+
+export interface OutgoingMessage {
+  text?: string;
+  attachment?: Attachment;
+}
+
+export interface DecryptedMessage {
+  id: number;
+  sender: User;
+  recipient: User;
+  sentAt: string;
+  text: string;
+  attachment: Required<Attachment> | null;
+  /** The message as the server sent it. */
+  raw: Message;
+}
+
+export interface ListOptions {
+  direction?: 'inbox' | 'sent';
+  /** Page size (the server clamps it to 200). */
+  limit?: number;
+  beforeId?: number;
+  afterId?: number;
+}
+
+export class SecureChatClient {
+  readonly mode: Mode;
+  readonly #http: Transport;
+  readonly #keys = new Keychain();
+  readonly #kdfIterations: number;
+  readonly #rsaBits: number;
+  #user: User | null = null;
+
+  constructor(options: ClientOptions) {
+    this.mode = options.mode ?? 'e2e';
+    this.#http = new Transport(options);
+    this.#kdfIterations = options.kdfIterations ?? DEFAULT_ITERATIONS;
+    this.#rsaBits = options.rsaBits ?? 2048;
+    if (options.session) {
+      this.#http.token = options.session.token;
+      this.#user = options.session.user;
+    }
+  }
+
+  get baseUrl(): string {
+    return this.#http.baseUrl;
+  }
+  get token(): string | null {
+    return this.#http.token;
+  }
+  get user(): User | null {
+    return this.#user;
+  }
+  /** True once the private keys are in memory (after login, register or unlock). */
+  get unlocked(): boolean {
+    return this.#keys.unlocked;
+  }
+
+  // ── accounts ───────────────────────────────────────────────────────────
+
+  async register(username: string, password: string): Promise<{ user: User; token: string }> {
+    let body: Record<string, unknown> = { username, password };
+    let privateKeyPem: string | null = null;
+    if (this.mode === 'e2e') {
+      const pair = await generateKeyPair(this.#rsaBits);
+      privateKeyPem = pair.privateKey;
+      const envelope = await sealPrivateKey(pair.privateKey, password, { iterations: this.#kdfIterations });
+      body = { username, password: await deriveLoginSecret(username, password), public_key: pair.publicKey, ...envelope };
+    }
+    const { body: result } = await this.#http.request<{ user: User; token: string; profile: Envelope }>('POST', '/api/auth/register/', body);
+    this.#signedIn(result);
+    if (privateKeyPem) this.#keys.add(result.profile.key_id, await importPrivateKey(privateKeyPem));
+    else await this.#keys.unlock([result.profile], password);
+    return { user: result.user, token: result.token };
+  }
+
+  /** Logs in and unlocks every key version with the password. */
+  async login(username: string, password: string): Promise<{ user: User; token: string }> {
+    const { body: result } = await this.#http.request<{ user: User; token: string }>('POST', '/api/auth/login/', {
+      username,
+      password: await this.#loginPassword(username, password),
+    });
+    this.#signedIn(result);
+    await this.unlock(password);
+    return { user: result.user, token: result.token };
+  }
+
+  /** For a resumed session: opens every envelope with the password, in memory. */
+  async unlock(password: string): Promise<void> {
+    await this.#keys.unlock(await this.keys(), password);
+  }
+
+  async logout(): Promise<void> {
+    await this.#http.request('POST', '/api/auth/logout/');
+    this.#signedOut();
+  }
+
+  async logoutAll(): Promise<void> {
+    await this.#http.request('POST', '/api/auth/logout-all/');
+    this.#signedOut();
+  }
+
+  async sessions(): Promise<Session[]> {
+    return (await this.#http.request<Session[]>('GET', '/api/auth/sessions/')).body;
+  }
+
+  async revokeSession(id: number): Promise<void> {
+    await this.#http.request('DELETE', `/api/auth/sessions/${id}/`);
+  }
+
+  /** Every key version's envelope, newest first. */
+  async keys(): Promise<Envelope[]> {
+    return (await this.#http.request<Envelope[]>('GET', '/api/keys/')).body;
+  }
+
+  /** Adds a new key version; earlier messages stay readable. */
+  async rotateKeys(password: string): Promise<Envelope> {
+    const user = this.#requireUser();
+    if (this.mode === 'server') {
+      const { body: envelope } = await this.#http.request<Envelope>('POST', '/api/keys/rotate/', { password });
+      this.#keys.add(envelope.key_id, await importPrivateKey(await openEnvelope(envelope, password)));
+      return envelope;
+    }
+    const pair = await generateKeyPair(this.#rsaBits);
+    const sealed = await sealPrivateKey(pair.privateKey, password, { iterations: this.#kdfIterations });
+    const { body: envelope } = await this.#http.request<Envelope>('POST', '/api/keys/rotate/', {
+      password: await deriveLoginSecret(user.username, password),
+      public_key: pair.publicKey,
+      ...sealed,
+    });
+    this.#keys.add(envelope.key_id, await importPrivateKey(pair.privateKey));
+    return envelope;
+  }
+
+  /**
+   * Changes the password; every key version is re-sealed (here in e2e mode,
+   * by the server in server mode) and the other sessions are revoked.
+   */
+  async changePassword(oldPassword: string, newPassword: string): Promise<Envelope[]> {
+    const user = this.#requireUser();
+    if (this.mode === 'server') {
+      const { body } = await this.#http.request<Envelope[]>('POST', '/api/auth/password/', { old_password: oldPassword, new_password: newPassword });
+      await this.#keys.unlock(body, newPassword);
+      return body;
+    }
+    await this.#keys.unlock(await this.keys(), oldPassword);
+    const envelopes = await Promise.all(
+      this.#keys.entries().map(async ([key_id, key]) => ({
+        key_id,
+        ...(await sealPrivateKey(await exportPrivateKeyPem(key), newPassword, { iterations: this.#kdfIterations })),
+      })),
+    );
+    const { body } = await this.#http.request<Envelope[]>('POST', '/api/auth/password/', {
+      old_password: await deriveLoginSecret(user.username, oldPassword),
+      new_password: await deriveLoginSecret(user.username, newPassword),
+      envelopes,
+    });
+    return body;
+  }
+
+  // ── users ──────────────────────────────────────────────────────────────
+
+  /** Every other user, following the server's pages. */
+  async *users(options: { search?: string; limit?: number } = {}): AsyncGenerator<PublicKeyEntry> {
+    const query = new URLSearchParams();
+    if (options.search) query.set('search', options.search);
+    if (options.limit) query.set('limit', String(options.limit));
+    yield* this.#pages<PublicKeyEntry>(`/api/users/?${query}`);
+  }
+
+  async publicKey(username: string): Promise<PublicKeyEntry> {
+    return (await this.#http.request<PublicKeyEntry>('GET', `/api/users/${encodeURIComponent(username)}/public-key/`)).body;
+  }
+
+  // ── messages ───────────────────────────────────────────────────────────
+
+  /** Sends text and/or an attachment; in e2e mode it is encrypted here, with a sender copy. */
+  async send(recipient: string, message: OutgoingMessage): Promise<Message> {
+    const { text = '', attachment } = message;
+    const meta = attachment ? { attachment_name: attachment.name ?? '', attachment_mime: attachment.mime ?? '' } : {};
+    if (this.mode === 'server') {
+      const body = { recipient, message: text, ...(attachment ? { attachment_data: encodeBase64(attachment.data), ...meta } : {}) };
+      return (await this.#http.request<Message>('POST', '/api/messages/send/', body)).body;
+    }
+    try {
+      return await this.#sendEncrypted(recipient, message, meta);
+    } catch (error) {
+      // The recipient (or we) rotated between fetching the key and sending: once more with fresh keys.
+      const staleKey = error instanceof ValidationError && (error.errors.key_id || error.errors.sender_key_id);
+      if (!staleKey) throw error;
+      return this.#sendEncrypted(recipient, message, meta);
+    }
+  }
+
+  async #sendEncrypted(recipient: string, message: OutgoingMessage, meta: object): Promise<Message> {
+    const [theirs, ours] = await Promise.all([this.publicKey(recipient), this.keys().then((keys) => keys[0]!)]);
+    const fields = await encryptMessage(
+      { text: message.text, attachment: message.attachment?.data },
+      { recipient: await importPublicKey(theirs.public_key), sender: await importPublicKey(ours.public_key) },
+    );
+    const body = { recipient, key_id: theirs.key_id, sender_key_id: ours.key_id, ...fields, ...meta };
+    return (await this.#http.request<Message>('POST', '/api/messages/send/', body)).body;
+  }
+
+  /** Messages as the server sends them (still encrypted), following pages. */
+  async *messages(options: ListOptions = {}): AsyncGenerator<Message> {
+    const query = new URLSearchParams({ direction: options.direction ?? 'inbox' });
+    if (options.limit) query.set('limit', String(options.limit));
+    if (options.beforeId) query.set('before_id', String(options.beforeId));
+    if (options.afterId) query.set('after_id', String(options.afterId));
+    yield* this.#pages<Message>(`/api/messages/?${query}`);
+  }
+
+  /** The inbox, decrypted, newest first (or oldest first with `afterId`). */
+  async *inbox(options: Omit<ListOptions, 'direction'> = {}): AsyncGenerator<DecryptedMessage> {
+    for await (const message of this.messages({ ...options, direction: 'inbox' })) yield this.decrypt(message);
+  }
+
+  /** Sent messages, decrypted with their sender copies. */
+  async *sent(options: Omit<ListOptions, 'direction'> = {}): AsyncGenerator<DecryptedMessage> {
+    for await (const message of this.messages({ ...options, direction: 'sent' })) yield this.decrypt(message);
+  }
+
+  async message(id: number): Promise<Message> {
+    return (await this.#http.request<Message>('GET', `/api/messages/${id}/`)).body;
+  }
+
+  async read(id: number): Promise<DecryptedMessage> {
+    return this.decrypt(await this.message(id));
+  }
+
+  /** Decrypts as recipient, or as sender (with the sender copy) for sent mail. */
+  async decrypt(message: Message): Promise<DecryptedMessage> {
+    const user = this.#requireUser();
+    const asRecipient = message.recipient.id === user.id;
+    const keyId = asRecipient ? message.key_id : message.sender_key_id;
+    if (keyId === null) throw new DecryptionError(`Message ${message.id} has no copy of its key for its sender.`);
+    let plain;
+    try {
+      plain = await decryptMessage(message, this.#keys.get(keyId), asRecipient ? 'recipient' : 'sender');
+    } catch (error) {
+      if (error instanceof DecryptionError) throw error;
+      throw new DecryptionError(`Message ${message.id} could not be decrypted.`, { cause: error });
+    }
+    return {
+      id: message.id,
+      sender: message.sender,
+      recipient: message.recipient,
+      sentAt: message.sent_at,
+      text: plain.text,
+      attachment: plain.attachment ? { data: plain.attachment, name: message.attachment_name, mime: message.attachment_mime } : null,
+      raw: message,
+    };
+  }
+
+  // ── internals ──────────────────────────────────────────────────────────
+
+  async *#pages<T>(first: string): AsyncGenerator<T> {
+    let url: string | null = first;
+    while (url) {
+      const page: { body: T[]; next: string | null } = await this.#http.request<T[]>('GET', url);
+      yield* page.body;
+      url = page.next;
+    }
+  }
+
+  #loginPassword(username: string, password: string): Promise<string> {
+    return this.mode === 'e2e' ? deriveLoginSecret(username, password) : Promise.resolve(password);
+  }
+
+  #signedIn(result: { user: User; token: string }): void {
+    this.#http.token = result.token;
+    this.#user = result.user;
+  }
+
+  #signedOut(): void {
+    this.#http.token = null;
+    this.#user = null;
+    this.#keys.clear();
+  }
+
+  #requireUser(): User {
+    if (!this.#user) throw new NotLoggedInError();
+    return this.#user;
+  }
+}
