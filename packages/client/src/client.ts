@@ -105,6 +105,7 @@ export class SecureChatClient {
   // ── accounts ───────────────────────────────────────────────────────────
 
   async register(username: string, password: string): Promise<{ user: User; token: string }> {
+    checkNewPassword(password);
     let body: Record<string, unknown> = { username, password };
     let privateKeyPem: string | null = null;
     if (this.mode === 'e2e') {
@@ -184,6 +185,7 @@ export class SecureChatClient {
    */
   async changePassword(oldPassword: string, newPassword: string): Promise<Envelope[]> {
     const user = this.#requireUser();
+    checkNewPassword(newPassword, 'new_password');
     if (this.mode === 'server') {
       const { body } = await this.#http.request<Envelope[]>('POST', '/api/auth/password/', { old_password: oldPassword, new_password: newPassword });
       await this.#keys.unlock(body, newPassword);
@@ -328,5 +330,17 @@ export class SecureChatClient {
   #requireUser(): User {
     if (!this.#user) throw new NotLoggedInError();
     return this.#user;
+  }
+}
+
+/**
+ * The server's password rule, checked here too: in e2e mode the server only
+ * sees the login secret, so it cannot check the password itself.
+ */
+function checkNewPassword(password: string, field = 'password'): void {
+  const length = [...password].length;
+  if (length < 8 || length > 1024) {
+    const message = 'Password must be 8 to 1024 characters.';
+    throw new ValidationError(400, message, { [field]: [message] });
   }
 }

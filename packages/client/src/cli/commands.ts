@@ -1,0 +1,174 @@
+/** The CLI's commands, each a thin layer over one or two SDK calls. */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import type { DecryptedMessage } from '../index.ts';
+import { pemToDer } from '@securechat/protocol';
+import { Context, parsePositiveInt } from './context.ts';
+import { UsageError } from './exit-codes.ts';
+import { preview, size, table, when } from './format.ts';
+import { forgetProfile } from './profile.ts';
+import { saveAttachment } from './save-attachment.ts';
+import type { Mode } from '../index.ts';
+
+const MIME_TYPES: Record<string, string> = {
+  '.txt': 'text/plain', '.md': 'text/markdown', '.html': 'text/html', '.json': 'application/json', '.pdf': 'application/pdf',
+  '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.gif': 'image/gif', '.webp': 'image/webp', '.svg': 'image/svg+xml',
+  '.zip': 'application/zip', '.gz': 'application/gzip', '.mp3': 'audio/mpeg', '.mp4': 'video/mp4', '.csv': 'text/csv',
+};
+
+/** Short SHA-256 fingerprint of a public key, for comparing keys out of band. */
+function fingerprint(publicKeyPem: string): string {
+  const hex = createHash('sha256').update(pemToDer(publicKeyPem, 'PUBLIC KEY')).digest('hex').slice(0, 32);
+  return hex.match(/.{4}/g)!.join(':');
+}
+
+function messageJson(m: DecryptedMessage) {
+  return {
+    id: m.id,
+    sender: m.sender.username,
+    recipient: m.recipient.username,
+    sent_at: m.sentAt,
+    text: m.text,
+    attachment: m.attachment ? { name: m.attachment.name, mime: m.attachment.mime, size: m.attachment.data.length } : null,
+  };
+}
+
+export async function register(ctx: Context, username: string, options: { mode: Mode }) {
+  const client = await ctx.anonymousClient(options.mode);
+  const password = await ctx.passwords.fresh('Choose a password: ', process.env.SECURECHAT_PASSWORD);
+  const { user } = await client.register(username, password);
+  await ctx.remember(client);
+  ctx.print(`Registered and logged in as ${user.username} on ${client.baseUrl} (${client.mode === 'e2e' ? 'end-to-end' : 'server'} mode).`, { user, mode: client.mode, server: client.baseUrl });
+}
+
+export async function login(ctx: Context, username: string, options: { mode: Mode }) {
+  const client = await ctx.anonymousClient(options.mode);
+  const { user } = await client.login(username, await ctx.passwords.current());
+  await ctx.remember(client);
+  ctx.print(`Logged in as ${user.username} on ${client.baseUrl}.`, { user, mode: client.mode, server: client.baseUrl });
+}
+
+export async function logout(ctx: Context) {
+  const { client, profile } = await ctx.client();
+  try {
+    await client.logout();
+  } finally {
+    await forgetProfile(ctx.profilePath);
+  }
+  ctx.print(`Logged out ${profile.user.username}.`, { logged_out: profile.user.username });
+}
+
+export async function whoami(ctx: Context) {
+  const { client, profile } = await ctx.client();
+  const current = (await client.sessions()).find((s) => s.current);
+  ctx.print(
+    `${profile.user.username} (id ${profile.user.id}) on ${client.baseUrl}, ${profile.mode === 'e2e' ? 'end-to-end' : 'server'} mode; session expires ${when(current?.expires_at ?? '')}`,
+    { user: profile.user, server: client.baseUrl, mode: profile.mode, session: current },
+  );
+}
+
+export async function users(ctx: Context, options: { search?: string }) {
+  const { client } = await ctx.client();
+  const list = [];
+  for await (const entry of client.users({ search: options.search })) list.push(entry);
+  ctx.print(
+    table(['USER', 'ID', 'KEY', 'FINGERPRINT'], list.map((u) => [u.user.username, u.user.id, `v${u.key_id}`, fingerprint(u.public_key)])),
+    list.map((u) => ({ ...u.user, key_id: u.key_id, fingerprint: fingerprint(u.public_key) })),
+  );
+}
+
+export async function send(ctx: Context, recipient: string, text: string | undefined, options: { file?: string; mime?: string }) {
+  const { client } = await ctx.client();
+  let body = text;
+  if (body === undefined && !options.file && !process.stdin.isTTY) body = (await readStdin()).replace(/\n$/, '');
+  const attachment = options.file
+    ? {
+        data: new Uint8Array(await readFile(options.file)),
+        name: basename(options.file),
+        mime: options.mime ?? MIME_TYPES[(/\.[^.]+$/.exec(options.file)?.[0] ?? '').toLowerCase()] ?? 'application/octet-stream',
+      }
+    : undefined;
+  if (!body && !attachment) throw new UsageError('Nothing to send: give a text, --file, or pipe the text on stdin.');
+  const message = await client.send(recipient, { text: body, attachment });
+  const what = attachment ? ` with ${attachment.name} (${size(attachment.data.length)})` : '';
+  ctx.print(`Sent message #${message.id} to ${message.recipient.username}${what}.`, { id: message.id, recipient: message.recipient.username, sent_at: message.sent_at });
+}
+
+export async function mailbox(ctx: Context, direction: 'inbox' | 'sent', options: { limit: string }) {
+  const limit = parsePositiveInt(options.limit, '--limit');
+  const client = await ctx.unlockedClient();
+  const list: DecryptedMessage[] = [];
+  for await (const message of direction === 'inbox' ? client.inbox({ limit }) : client.sent({ limit })) {
+    list.push(message);
+    if (list.length >= limit) break;
+  }
+  const who = direction === 'inbox' ? 'FROM' : 'TO';
+  ctx.print(
+    table(
+      ['ID', who, 'SENT (UTC)', 'MESSAGE', 'ATTACHMENT'],
+      list.map((m) => [m.id, direction === 'inbox' ? m.sender.username : m.recipient.username, when(m.sentAt), preview(m.text), m.attachment ? `${m.attachment.name || '(unnamed)'} ${size(m.attachment.data.length)}` : '']),
+    ),
+    list.map((m) => messageJson(m)),
+  );
+}
+
+export async function read(ctx: Context, id: string, options: { save?: string }) {
+  const client = await ctx.unlockedClient();
+  const message = await client.read(parsePositiveInt(id, 'The message id'));
+  let savedTo: string | null = null;
+  if (message.attachment && options.save) {
+    savedTo = await saveAttachment(options.save, message.attachment.name, message.attachment.data, `attachment-${message.id}`);
+  }
+  const lines = [`Message #${message.id} from ${message.sender.username} to ${message.recipient.username}, ${when(message.sentAt)} UTC`, '', message.text];
+  if (message.attachment) {
+    const a = message.attachment;
+    lines.push('', `Attachment: ${a.name || '(unnamed)'} (${a.mime || 'unknown type'}, ${size(a.data.length)})` + (savedTo ? ` saved to ${savedTo}` : ' — use --save DIR to save it'));
+  }
+  ctx.print(lines.join('\n'), { ...messageJson(message), saved_to: savedTo });
+}
+
+export async function rotate(ctx: Context) {
+  const { client } = await ctx.client();
+  const envelope = await client.rotateKeys(await ctx.passwords.current());
+  ctx.print(`New key version ${envelope.key_id} is current; earlier messages stay readable. Fingerprint ${fingerprint(envelope.public_key)}`, { key_id: envelope.key_id, fingerprint: fingerprint(envelope.public_key) });
+}
+
+export async function sessions(ctx: Context) {
+  const { client } = await ctx.client();
+  const list = await client.sessions();
+  ctx.print(
+    table(['ID', 'CREATED (UTC)', 'LAST USED', 'EXPIRES', 'CLIENT'], list.map((s) => [`${s.id}${s.current ? '*' : ''}`, when(s.created_at), when(s.last_used_at), when(s.expires_at), preview(s.user_agent, 40)])) +
+      '\n* this session',
+    list,
+  );
+}
+
+export async function revoke(ctx: Context, id: string) {
+  const { client } = await ctx.client();
+  await client.revokeSession(parsePositiveInt(id, 'The session id'));
+  ctx.print(`Session ${id} revoked.`, { revoked: Number(id) });
+}
+
+export async function passwd(ctx: Context) {
+  const { client } = await ctx.client();
+  const oldPassword = await ctx.passwords.current('Current password: ');
+  const newPassword = await ctx.passwords.fresh('New password: ');
+  const envelopes = await client.changePassword(oldPassword, newPassword);
+  ctx.print(`Password changed; ${envelopes.length} key version(s) re-sealed, your other sessions were logged out.`, { key_versions: envelopes.map((e) => e.key_id) });
+}
+
+export async function keys(ctx: Context) {
+  const { client } = await ctx.client();
+  const list = await client.keys();
+  ctx.print(
+    table(['KEY', 'CREATED (UTC)', 'PBKDF2 ROUNDS', 'FINGERPRINT'], list.map((k, i) => [`v${k.key_id}${i === 0 ? ' (current)' : ''}`, when(k.created_at), k.private_key_iterations, fingerprint(k.public_key)])),
+    list.map((k) => ({ key_id: k.key_id, created_at: k.created_at, private_key_iterations: k.private_key_iterations, fingerprint: fingerprint(k.public_key) })),
+  );
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
