@@ -1,0 +1,31 @@
+/** The few API calls the benchmark makes to set itself up. */
+export async function post(url: string, path: string, body: unknown, token?: string): Promise<any> {
+  const res = await fetch(url + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { 'x-auth-token': token } : {}) },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+export async function get(url: string, path: string, token: string): Promise<{ status: number; body: any }> {
+  const res = await fetch(url + path, { headers: { 'x-auth-token': token } });
+  return { status: res.status, body: await res.json() };
+}
+
+export interface BenchUser {
+  username: string;
+  token: string;
+  id: number;
+}
+
+export async function registerUsers(url: string, prefix: string, count: number): Promise<BenchUser[]> {
+  const users: BenchUser[] = [];
+  for (let i = 0; i < count; i++) {
+    const username = `${prefix}${i}`;
+    const body = await post(url, '/api/auth/register/', { username, password: 'bench-password-1' });
+    users.push({ username, token: body.token, id: body.user.id });
+  }
+  return users;
+}

@@ -1,0 +1,27 @@
+export interface LoadSpec {
+  kind: 'send' | 'get' | 'register' | 'login';
+  url: string;
+  path: string;
+  connections: number;
+  /** seconds measured */
+  duration: number;
+  /** seconds of warm-up before measuring */
+  warmup: number;
+  tokens?: string[];
+  recipients?: string[];
+  text?: string;
+  /** base64 */
+  attachment?: string;
+}
+
+export interface LoadResult {
+  rps: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  errors: number;
+  /** requests in the measured period */
+  requests: number;
+  /** requests including warm-up (for CPU per request) */
+  allRequests: number;
+}

@@ -1,0 +1,175 @@
+/**
+ * `npm run bench [-- --quick]`: starts the real server (temporary SQLite file,
+ * rate limits off) and the floor server, then drives each scenario with
+ * autocannon from its own process and prints one table. See bench/README.md.
+ */
+import Database from 'better-sqlite3';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { get, post, registerUsers, type BenchUser } from './lib/api.ts';
+import { measurePrimitives } from './lib/primitives.ts';
+import { cpuMs, rssBytes, runLoad, startService, type Service } from './lib/processes.ts';
+import { renderTable, saveResults, writeSummary, type Row } from './lib/report.ts';
+import type { LoadResult, LoadSpec } from './lib/types.ts';
+
+const quick = process.argv.includes('--quick');
+const DURATION = quick ? 3 : 10;
+const WARMUP = quick ? 1 : 3;
+const CONNECTIONS = 32;
+const KDF_ITERATIONS = 600_000;
+const DEEP = quick ? 10_000 : 100_000;
+const BIG_ATTACHMENT = 25 * 1024 * 1024;
+
+const dir = mkdtempSync(join(tmpdir(), 'securechat-bench-'));
+const dbFile = join(dir, 'bench.db');
+const rows: Row[] = [];
+const extra: Record<string, unknown> = {};
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+/** Runs a load and measures the server's CPU over it. */
+async function measure(target: Service, spec: Omit<LoadSpec, 'url' | 'duration' | 'warmup'> & { duration?: number }): Promise<LoadResult & { cpuMsPerRequest: number }> {
+  const before = cpuMs(target.child.pid!);
+  const result = await runLoad({ duration: DURATION, warmup: WARMUP, ...spec, url: target.url });
+  const cpuMsPerRequest = (cpuMs(target.child.pid!) - before) / Math.max(1, result.allRequests);
+  return { ...result, cpuMsPerRequest };
+}
+
+function row(scenario: string, r: LoadResult & { cpuMsPerRequest?: number }, floor?: LoadResult, note?: string): Row {
+  const out: Row = { scenario, rps: r.rps, p50: r.p50, p90: r.p90, p99: r.p99, errors: r.errors, cpuMsPerRequest: r.cpuMsPerRequest, note };
+  if (floor) out.vsFloor = r.rps / floor.rps;
+  rows.push(out);
+  log(`${scenario}: ${r.rps.toFixed(0)} req/s, p99 ${r.p99} ms, ${r.errors} errors`);
+  return out;
+}
+
+async function main() {
+  log(`${quick ? 'quick' : 'full'} run, ${DURATION}s per scenario after ${WARMUP}s warm-up, ${CONNECTIONS} connections`);
+  const primitives = await measurePrimitives(KDF_ITERATIONS, quick);
+  extra.primitives = primitives;
+
+  const floor = await startService('bench/floor-server.ts', {});
+  const server = await startService('packages/server/src/main.ts', {
+    DATABASE_URL: `sqlite:${dbFile}`,
+    RATE_LIMIT_AUTH_PER_MIN: '0',
+    KDF_ITERATIONS: String(KDF_ITERATIONS),
+    LOG_LEVEL: 'warn',
+  });
+  try {
+    log('registering users');
+    const users = await registerUsers(server.url, 'bench', 8);
+    const tokens = users.map((u) => u.token);
+    const names = users.map((u) => u.username);
+    const text = 'x'.repeat(256);
+
+    // 1. send-text
+    const floorSend = await measure(floor, { kind: 'send', path: '/send', connections: CONNECTIONS, tokens, recipients: names, text });
+    row('floor send-text', floorSend);
+    const sendText = await measure(server, { kind: 'send', path: '/api/messages/send/', connections: CONNECTIONS, tokens, recipients: names, text });
+    row('send-text', sendText, floorSend);
+
+    // 2. inbox of 50 messages
+    const [reader] = await registerUsers(server.url, 'reader', 1);
+    for (let i = 0; i < 50; i++) await post(server.url, '/api/messages/send/', { recipient: reader!.username, message: text }, tokens[i % tokens.length]);
+    const floorInbox = await measure(floor, { kind: 'get', path: '/inbox', connections: CONNECTIONS, tokens: [''] });
+    row('floor inbox-50', floorInbox);
+    const inbox = await measure(server, { kind: 'get', path: '/api/messages/', connections: CONNECTIONS, tokens: [reader!.token] });
+    row('inbox-50', inbox, floorInbox);
+
+    // 3. send-attachment: 64 KiB + short text
+    const attachment = randomBytes(64 * 1024).toString('base64');
+    const floorAttach = await measure(floor, { kind: 'send', path: '/send', connections: CONNECTIONS, tokens, recipients: names, text: 'see attached', attachment });
+    row('floor send-attachment', floorAttach);
+    const sendAttach = await measure(server, { kind: 'send', path: '/api/messages/send/', connections: CONNECTIONS, tokens, recipients: names, text: 'see attached', attachment });
+    row('send-attachment', sendAttach, floorAttach);
+
+    // 4. register and login: CPU-bound by design
+    const register = await measure(server, { kind: 'register', path: '/api/auth/register/', connections: 8 });
+    row('register', register, undefined, `primitives: keygen ${primitives.rsaKeygenMs.toFixed(0)} + PBKDF2 ${primitives.pbkdf2Ms.toFixed(0)} + Argon2 ${primitives.argon2HashMs.toFixed(0)} = ${(primitives.rsaKeygenMs + primitives.pbkdf2Ms + primitives.argon2HashMs).toFixed(0)} CPU ms`);
+    const login = await measure(server, { kind: 'login', path: '/api/auth/login/', connections: 8, recipients: [names[0]!] });
+    row('login', login, undefined, `primitives: Argon2 verify ${primitives.argon2VerifyMs.toFixed(0)} CPU ms`);
+
+    // 5. send-text while 4 clients register in a loop
+    const registering = runLoad({ kind: 'register', url: server.url, path: '/api/auth/register/', connections: 4, duration: DURATION + WARMUP + 2, warmup: 0 });
+    await new Promise((r) => setTimeout(r, 1000));
+    const during = await measure(server, { kind: 'send', path: '/api/messages/send/', connections: CONNECTIONS, tokens, recipients: names, text });
+    await registering;
+    row('send-during-registration', during, undefined, `p99 ${(during.p99 / sendText.p99).toFixed(2)}× idle send p99 (target ≤ 2×)`);
+
+    // 6. deep mailbox: page latency at 1,000 vs DEEP messages
+    const [shallowUser, deepUser] = await registerUsers(server.url, 'deep', 2);
+    seedMailbox(shallowUser!, 1_000, reader!);
+    seedMailbox(deepUser!, DEEP, reader!);
+    const shallow = await measure(server, { kind: 'get', path: '/api/messages/', connections: 8, tokens: [shallowUser!.token] });
+    row('inbox page, 1,000 messages', shallow);
+    const deep = await measure(server, { kind: 'get', path: '/api/messages/', connections: 8, tokens: [deepUser!.token] });
+    row(`inbox page, ${DEEP.toLocaleString('en')} messages`, deep, undefined, `p50 ${(deep.p50 / Math.max(shallow.p50, 0.01)).toFixed(2)}× the 1,000-message page (target ≤ 1.5×)`);
+
+    // 7. big attachment: RSS growth and responsiveness
+    rows.push(await bigAttachment(server, users[0]!, users[1]!));
+  } finally {
+    await Promise.all([server.stop(), floor.stop()]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  const notes = [
+    `primitives (CPU ms each, this run): RSA-2048 keygen ${primitives.rsaKeygenMs.toFixed(1)}, PBKDF2-SHA256 ${KDF_ITERATIONS} ${primitives.pbkdf2Ms.toFixed(1)}, Argon2id hash ${primitives.argon2HashMs.toFixed(1)}, verify ${primitives.argon2VerifyMs.toFixed(1)}`,
+    `server: LOG_LEVEL=warn, rate limits off, SQLite WAL with synchronous=FULL (every 201 is fsync'd)`,
+    `${DURATION}s measured after ${WARMUP}s warm-up per scenario, ${CONNECTIONS} connections unless noted (register/login 8, deep mailbox 8)`,
+  ];
+  console.log('\n' + renderTable(rows) + '\n');
+  for (const note of notes) console.log(`- ${note}`);
+  console.log(`\nsaved ${saveResults(rows, extra, quick)}`);
+  if (!quick) writeSummary(rows, notes);
+}
+
+/** Copies one real message row `count` times into `user`'s inbox, straight into SQLite. */
+function seedMailbox(user: BenchUser, count: number, from: BenchUser): void {
+  const db = new Database(dbFile);
+  db.pragma('busy_timeout = 10000');
+  const template = db.prepare('SELECT * FROM messages WHERE recipient_id = ? LIMIT 1').get(from.id) as Record<string, unknown>;
+  const { id: _, ...columns } = template;
+  const names = Object.keys(columns);
+  const insert = db.prepare(`INSERT INTO messages (${names.join(', ')}) VALUES (${names.map((n) => '@' + n).join(', ')})`);
+  db.transaction(() => {
+    for (let i = 0; i < count; i++) insert.run({ ...columns, recipient_id: user.id });
+  })();
+  db.close();
+}
+
+async function bigAttachment(server: Service, sender: BenchUser, recipient: BenchUser): Promise<Row> {
+  const pid = server.child.pid!;
+  const baseline = rssBytes(pid);
+  let peak = baseline;
+  const sampler = setInterval(() => (peak = Math.max(peak, rssBytes(pid))), 10);
+  let probeMax = 0;
+  let probing = true;
+  const probe = (async () => {
+    while (probing) {
+      const start = performance.now();
+      await fetch(`${server.url}/healthz`);
+      probeMax = Math.max(probeMax, performance.now() - start);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  const data = randomBytes(BIG_ATTACHMENT).toString('base64');
+  const start = performance.now();
+  const sent = await post(server.url, '/api/messages/send/', { recipient: recipient.username, attachment_data: data, attachment_name: 'big.bin' }, sender.token);
+  const sendMs = performance.now() - start;
+  const fetched = await get(server.url, `/api/messages/${sent.id}/`, recipient.token);
+  const totalMs = performance.now() - start;
+  probing = false;
+  await probe;
+  clearInterval(sampler);
+  const growth = peak - baseline;
+  const ratio = growth / BIG_ATTACHMENT;
+  log(`big-attachment: RSS +${(growth / 2 ** 20).toFixed(0)} MiB (${ratio.toFixed(1)}× the attachment), /healthz max ${probeMax.toFixed(0)} ms`);
+  return {
+    scenario: 'big-attachment 25 MiB',
+    errors: fetched.status === 200 && fetched.body.encrypted_attachment.length > 0 ? 0 : 1,
+    note: `send ${sendMs.toFixed(0)} ms, send+fetch ${totalMs.toFixed(0)} ms; peak RSS +${(growth / 2 ** 20).toFixed(0)} MiB = ${ratio.toFixed(1)}× (target ≤ 6×); /healthz max ${probeMax.toFixed(0)} ms meanwhile`,
+  };
+}
+
+await main();
