@@ -1,5 +1,5 @@
 /**
- * Opens the SQLite database behind Kysely and brings its schema up to date.
+ * Opens the SQLite database and brings its schema up to date (Kysely migrations).
  *
  * Durability: WAL journal with `synchronous = FULL`, so a committed
  * transaction is fsync'd before the commit returns — a 201 means on disk.
@@ -13,13 +13,21 @@ import { migrations } from './migrations.ts';
 import type { DatabaseSchema } from './schema.ts';
 
 export type Db = Kysely<DatabaseSchema>;
+export type Sqlite = Database.Database;
+
+export interface OpenDatabase {
+  /** The connection; repositories run prepared statements on it directly. */
+  sqlite: Sqlite;
+  /** Kysely over the same connection: migrations, and ad-hoc typed queries. */
+  db: Db;
+}
 
 /** `sqlite:./data/x.db` → `./data/x.db`; `sqlite::memory:` → `:memory:`. */
 export function sqlitePath(databaseUrl: string): string {
   return databaseUrl.slice('sqlite:'.length);
 }
 
-export async function openDatabase(databaseUrl: string): Promise<Db> {
+export async function openDatabase(databaseUrl: string): Promise<OpenDatabase> {
   const path = sqlitePath(databaseUrl);
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const sqlite = new Database(path);
@@ -29,7 +37,7 @@ export async function openDatabase(databaseUrl: string): Promise<Db> {
   sqlite.pragma('foreign_keys = ON');
   const db = new Kysely<DatabaseSchema>({ dialect: new SqliteDialect({ database: sqlite }) });
   await migrate(db);
-  return db;
+  return { sqlite, db };
 }
 
 async function migrate(db: Db): Promise<void> {

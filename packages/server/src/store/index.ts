@@ -1,5 +1,7 @@
 /**
- * The store: one repository per table group over one Kysely database.
+ * The store: one repository per table group over one SQLite connection.
+ * Repositories use prepared statements (parsed once, not per request) and
+ * synchronous transactions; message inserts are group-committed.
  *
  * @example
  * const store = await openStore('sqlite::memory:');
@@ -13,6 +15,7 @@ import { SessionRepository } from './sessions.ts';
 import { UserRepository } from './users.ts';
 
 export interface Store {
+  /** Kysely over the same connection, for ad-hoc typed queries (tests, tools). */
   readonly db: Db;
   readonly users: UserRepository;
   readonly sessions: SessionRepository;
@@ -23,12 +26,12 @@ export interface Store {
 }
 
 export async function openStore(databaseUrl: string): Promise<Store> {
-  const db = await openDatabase(databaseUrl);
+  const { sqlite, db } = await openDatabase(databaseUrl);
   return Object.freeze({
     db,
-    users: new UserRepository(db),
-    sessions: new SessionRepository(db),
-    messages: new MessageRepository(db),
+    users: new UserRepository(sqlite),
+    sessions: new SessionRepository(sqlite),
+    messages: new MessageRepository(sqlite),
     async ping() {
       await sql`SELECT 1`.execute(db);
     },

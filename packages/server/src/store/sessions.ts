@@ -1,5 +1,5 @@
 /** Session rows: one per issued token, keyed by the token's SHA-256. */
-import type { Db } from './database.ts';
+import type { Sqlite } from './database.ts';
 import type { SessionRow, UserRow } from './schema.ts';
 
 export interface SessionWithUser {
@@ -8,54 +8,58 @@ export interface SessionWithUser {
 }
 
 export class SessionRepository {
-  readonly #db: Db;
+  readonly #insert;
+  readonly #byTokenHash;
+  readonly #touch;
+  readonly #listForUser;
+  readonly #delete;
+  readonly #deleteAllForUser;
+  readonly #deleteExpired;
 
-  constructor(db: Db) {
-    this.#db = db;
+  constructor(sqlite: Sqlite) {
+    this.#insert = sqlite.prepare<Omit<SessionRow, 'id'>, SessionRow>(
+      `INSERT INTO sessions (user_id, token_hash, created_at, last_used_at, expires_at, user_agent)
+       VALUES (@user_id, @token_hash, @created_at, @last_used_at, @expires_at, @user_agent) RETURNING *`,
+    );
+    this.#byTokenHash = sqlite.prepare<[string], SessionRow & { username: string }>(
+      'SELECT s.*, u.username FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?',
+    );
+    this.#touch = sqlite.prepare<[string, number]>('UPDATE sessions SET last_used_at = ? WHERE id = ?');
+    this.#listForUser = sqlite.prepare<[number, string], SessionRow>('SELECT * FROM sessions WHERE user_id = ? AND expires_at > ? ORDER BY id DESC');
+    this.#delete = sqlite.prepare<[number, number]>('DELETE FROM sessions WHERE id = ? AND user_id = ?');
+    this.#deleteAllForUser = sqlite.prepare<[number]>('DELETE FROM sessions WHERE user_id = ?');
+    this.#deleteExpired = sqlite.prepare<[string]>('DELETE FROM sessions WHERE expires_at <= ?');
   }
 
-  create(session: Omit<SessionRow, 'id'>): Promise<SessionRow> {
-    return this.#db.insertInto('sessions').values(session).returningAll().executeTakeFirstOrThrow();
+  async create(session: Omit<SessionRow, 'id'>): Promise<SessionRow> {
+    return this.#insert.get(session)!;
   }
 
   async findByTokenHash(tokenHash: string): Promise<SessionWithUser | undefined> {
-    const row = await this.#db
-      .selectFrom('sessions')
-      .innerJoin('users', 'users.id', 'sessions.user_id')
-      .selectAll('sessions')
-      .select('users.username')
-      .where('sessions.token_hash', '=', tokenHash)
-      .executeTakeFirst();
+    const row = this.#byTokenHash.get(tokenHash);
     if (!row) return undefined;
     const { username, ...session } = row;
     return { session, user: { id: session.user_id, username } };
   }
 
   async touch(sessionId: number, now: string): Promise<void> {
-    await this.#db.updateTable('sessions').set({ last_used_at: now }).where('id', '=', sessionId).execute();
+    this.#touch.run(now, sessionId);
   }
 
-  listForUser(userId: number, now: string): Promise<SessionRow[]> {
-    return this.#db
-      .selectFrom('sessions')
-      .selectAll()
-      .where('user_id', '=', userId)
-      .where('expires_at', '>', now)
-      .orderBy('id', 'desc')
-      .execute();
+  async listForUser(userId: number, now: string): Promise<SessionRow[]> {
+    return this.#listForUser.all(userId, now);
   }
 
   /** Deletes one session of this user; false when there was none. */
   async delete(userId: number, sessionId: number): Promise<boolean> {
-    const result = await this.#db.deleteFrom('sessions').where('id', '=', sessionId).where('user_id', '=', userId).executeTakeFirst();
-    return result.numDeletedRows > 0n;
+    return this.#delete.run(sessionId, userId).changes > 0;
   }
 
   async deleteAllForUser(userId: number): Promise<void> {
-    await this.#db.deleteFrom('sessions').where('user_id', '=', userId).execute();
+    this.#deleteAllForUser.run(userId);
   }
 
   async deleteExpired(now: string): Promise<void> {
-    await this.#db.deleteFrom('sessions').where('expires_at', '<=', now).execute();
+    this.#deleteExpired.run(now);
   }
 }

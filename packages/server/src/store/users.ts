@@ -1,5 +1,5 @@
-/** Users and their key versions. */
-import type { Db } from './database.ts';
+/** Users and their key versions, with prepared statements and synchronous transactions. */
+import type { Sqlite } from './database.ts';
 import type { UserKeyRow, UserRow } from './schema.ts';
 
 export type NewKeyVersion = Omit<UserKeyRow, 'user_id' | 'key_id' | 'created_at'>;
@@ -20,53 +20,92 @@ export function isUniqueViolation(error: unknown): boolean {
   return error instanceof Error && 'code' in error && error.code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
 
-export class UserRepository {
-  readonly #db: Db;
+const PUBLIC_KEYS = `
+  SELECT u.id, u.username, k.public_key, k.key_id
+  FROM users u JOIN user_keys k ON k.user_id = u.id AND k.key_id = u.current_key_id`;
 
-  constructor(db: Db) {
-    this.#db = db;
+export class UserRepository {
+  readonly #byUsername;
+  readonly #currentKey;
+  readonly #keys;
+  readonly #publicKeyOf;
+  readonly #listPublicKeys;
+  readonly #listPublicKeysByPrefix;
+  readonly #create;
+  readonly #addKeyVersion;
+  readonly #replaceSecrets;
+
+  constructor(sqlite: Sqlite) {
+    this.#byUsername = sqlite.prepare<[string], UserRow>('SELECT * FROM users WHERE username_lower = ?');
+    this.#currentKey = sqlite.prepare<[number], UserKeyRow>(
+      'SELECT k.* FROM user_keys k JOIN users u ON u.id = k.user_id AND u.current_key_id = k.key_id WHERE u.id = ?',
+    );
+    this.#keys = sqlite.prepare<[number], UserKeyRow>('SELECT * FROM user_keys WHERE user_id = ? ORDER BY key_id DESC');
+    this.#publicKeyOf = sqlite.prepare<[string], PublicKeyRow>(`${PUBLIC_KEYS} WHERE u.username_lower = ?`);
+    this.#listPublicKeys = sqlite.prepare<{ viewer: number; limit: number; offset: number }, PublicKeyRow>(
+      `${PUBLIC_KEYS} WHERE u.id != @viewer ORDER BY u.id LIMIT @limit OFFSET @offset`,
+    );
+    // A range on the unique index: usernames are ASCII, all below U+007F.
+    this.#listPublicKeysByPrefix = sqlite.prepare<{ viewer: number; prefix: string; end: string; limit: number; offset: number }, PublicKeyRow>(
+      `${PUBLIC_KEYS} WHERE u.id != @viewer AND u.username_lower >= @prefix AND u.username_lower < @end ORDER BY u.id LIMIT @limit OFFSET @offset`,
+    );
+
+    const insertUser = sqlite.prepare<Omit<UserRow, 'id'>, UserRow>(
+      `INSERT INTO users (username, username_lower, password_hash, current_key_id, created_at)
+       VALUES (@username, @username_lower, @password_hash, @current_key_id, @created_at) RETURNING *`,
+    );
+    const insertKey = sqlite.prepare<UserKeyRow, UserKeyRow>(
+      `INSERT INTO user_keys (user_id, key_id, public_key, encrypted_private_key, private_key_nonce, private_key_salt, private_key_iterations, sealed_by, created_at)
+       VALUES (@user_id, @key_id, @public_key, @encrypted_private_key, @private_key_nonce, @private_key_salt, @private_key_iterations, @sealed_by, @created_at)
+       RETURNING *`,
+    );
+    const currentKeyId = sqlite.prepare<[number], { current_key_id: number }>('SELECT current_key_id FROM users WHERE id = ?');
+    const setCurrentKey = sqlite.prepare<[number, number]>('UPDATE users SET current_key_id = ? WHERE id = ?');
+    const setPasswordHash = sqlite.prepare<[string, number]>('UPDATE users SET password_hash = ? WHERE id = ?');
+    const reseal = sqlite.prepare<ResealedEnvelope & { user_id: number }>(
+      `UPDATE user_keys SET encrypted_private_key = @encrypted_private_key, private_key_nonce = @private_key_nonce,
+         private_key_salt = @private_key_salt, private_key_iterations = @private_key_iterations, sealed_by = @sealed_by
+       WHERE user_id = @user_id AND key_id = @key_id`,
+    );
+    const deleteOtherSessions = sqlite.prepare<[number, number]>('DELETE FROM sessions WHERE user_id = ? AND id != ?');
+
+    // Transactions are synchronous: nothing else runs on the connection until they commit.
+    this.#create = sqlite.transaction((user: { username: string; passwordHash: string; key: NewKeyVersion; now: string }) => {
+      const row = insertUser.get({
+        username: user.username,
+        username_lower: user.username.toLowerCase(),
+        password_hash: user.passwordHash,
+        current_key_id: 1,
+        created_at: user.now,
+      })!;
+      const key = insertKey.get({ ...user.key, user_id: row.id, key_id: 1, created_at: user.now })!;
+      return { user: row, key };
+    });
+    this.#addKeyVersion = sqlite.transaction((userId: number, key: NewKeyVersion, now: string) => {
+      const keyId = currentKeyId.get(userId)!.current_key_id + 1;
+      const row = insertKey.get({ ...key, user_id: userId, key_id: keyId, created_at: now })!;
+      setCurrentKey.run(keyId, userId);
+      return row;
+    });
+    this.#replaceSecrets = sqlite.transaction((change: { userId: number; passwordHash: string; envelopes: ResealedEnvelope[]; keepSessionId: number }) => {
+      setPasswordHash.run(change.passwordHash, change.userId);
+      for (const envelope of change.envelopes) reseal.run({ ...envelope, user_id: change.userId });
+      deleteOtherSessions.run(change.userId, change.keepSessionId);
+    });
   }
 
-  findByUsername(username: string): Promise<UserRow | undefined> {
-    return this.#db.selectFrom('users').selectAll().where('username_lower', '=', username.toLowerCase()).executeTakeFirst();
+  async findByUsername(username: string): Promise<UserRow | undefined> {
+    return this.#byUsername.get(username.toLowerCase());
   }
 
   /** Creates the user with key version 1; throws a unique violation if the name is taken. */
   async create(user: { username: string; passwordHash: string; key: NewKeyVersion; now: string }): Promise<{ user: UserRow; key: UserKeyRow }> {
-    return this.#db.transaction().execute(async (trx) => {
-      const row = await trx
-        .insertInto('users')
-        .values({
-          username: user.username,
-          username_lower: user.username.toLowerCase(),
-          password_hash: user.passwordHash,
-          current_key_id: 1,
-          created_at: user.now,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      const key = await trx
-        .insertInto('user_keys')
-        .values({ ...user.key, user_id: row.id, key_id: 1, created_at: user.now })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      return { user: row, key };
-    });
+    return this.#create(user);
   }
 
   /** Adds the next key version and makes it current, atomically. */
   async addKeyVersion(userId: number, key: NewKeyVersion, now: string): Promise<UserKeyRow> {
-    return this.#db.transaction().execute(async (trx) => {
-      const { current_key_id } = await trx.selectFrom('users').select('current_key_id').where('id', '=', userId).executeTakeFirstOrThrow();
-      const keyId = current_key_id + 1;
-      const row = await trx
-        .insertInto('user_keys')
-        .values({ ...key, user_id: userId, key_id: keyId, created_at: now })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      await trx.updateTable('users').set({ current_key_id: keyId }).where('id', '=', userId).execute();
-      return row;
-    });
+    return this.#addKeyVersion(userId, key, now);
   }
 
   /**
@@ -74,48 +113,27 @@ export class UserRepository {
    * and every session of the user but `keepSessionId` revoked.
    */
   async replaceSecrets(change: { userId: number; passwordHash: string; envelopes: ResealedEnvelope[]; keepSessionId: number }): Promise<void> {
-    await this.#db.transaction().execute(async (trx) => {
-      await trx.updateTable('users').set({ password_hash: change.passwordHash }).where('id', '=', change.userId).execute();
-      for (const { key_id, ...envelope } of change.envelopes) {
-        await trx.updateTable('user_keys').set(envelope).where('user_id', '=', change.userId).where('key_id', '=', key_id).execute();
-      }
-      await trx.deleteFrom('sessions').where('user_id', '=', change.userId).where('id', '!=', change.keepSessionId).execute();
-    });
+    this.#replaceSecrets(change);
   }
 
-  currentKey(userId: number): Promise<UserKeyRow | undefined> {
-    return this.#db
-      .selectFrom('user_keys')
-      .innerJoin('users', (join) => join.onRef('users.id', '=', 'user_keys.user_id').onRef('users.current_key_id', '=', 'user_keys.key_id'))
-      .selectAll('user_keys')
-      .where('users.id', '=', userId)
-      .executeTakeFirst();
+  async currentKey(userId: number): Promise<UserKeyRow | undefined> {
+    return this.#currentKey.get(userId);
   }
 
   /** All key versions of a user, newest first. */
-  keys(userId: number): Promise<UserKeyRow[]> {
-    return this.#db.selectFrom('user_keys').selectAll().where('user_id', '=', userId).orderBy('key_id', 'desc').execute();
+  async keys(userId: number): Promise<UserKeyRow[]> {
+    return this.#keys.all(userId);
   }
 
-  publicKeyOf(username: string): Promise<PublicKeyRow | undefined> {
-    return this.#publicKeys().where('users.username_lower', '=', username.toLowerCase()).executeTakeFirst();
+  async publicKeyOf(username: string): Promise<PublicKeyRow | undefined> {
+    return this.#publicKeyOf.get(username.toLowerCase());
   }
 
   /** Other users than `exceptUserId`, by id, optionally by case-insensitive username prefix. */
-  listPublicKeys(options: { exceptUserId: number; prefix?: string; limit: number; offset: number }): Promise<PublicKeyRow[]> {
-    let query = this.#publicKeys().where('users.id', '!=', options.exceptUserId);
-    if (options.prefix) {
-      const prefix = options.prefix.toLowerCase();
-      // A range on the unique index: usernames are ASCII, all below U+007F.
-      query = query.where('users.username_lower', '>=', prefix).where('users.username_lower', '<', `${prefix}\u007f`);
-    }
-    return query.orderBy('users.id').limit(options.limit).offset(options.offset).execute();
-  }
-
-  #publicKeys() {
-    return this.#db
-      .selectFrom('users')
-      .innerJoin('user_keys', (join) => join.onRef('users.id', '=', 'user_keys.user_id').onRef('users.current_key_id', '=', 'user_keys.key_id'))
-      .select(['users.id', 'users.username', 'user_keys.public_key', 'user_keys.key_id']);
+  async listPublicKeys(options: { exceptUserId: number; prefix?: string; limit: number; offset: number }): Promise<PublicKeyRow[]> {
+    const { exceptUserId: viewer, limit, offset } = options;
+    if (!options.prefix) return this.#listPublicKeys.all({ viewer, limit, offset });
+    const prefix = options.prefix.toLowerCase();
+    return this.#listPublicKeysByPrefix.all({ viewer, prefix, end: `${prefix}\u007f`, limit, offset });
   }
 }
