@@ -52,6 +52,7 @@ const result = await autocannon({
   url: spec.url,
   connections: spec.connections,
   duration: spec.duration,
+  amount: spec.amount,
   warmup: spec.warmup > 0 ? { connections: spec.connections, duration: spec.warmup } : undefined,
   requests: [request()],
   timeout: 60,

@@ -29,7 +29,7 @@ const extra: Record<string, unknown> = {};
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
 /** Runs a load and measures the server's CPU over it. */
-async function measure(target: Service, spec: Omit<LoadSpec, 'url' | 'duration' | 'warmup'> & { duration?: number }): Promise<LoadResult & { cpuMsPerRequest: number }> {
+async function measure(target: Service, spec: Omit<LoadSpec, 'url' | 'duration' | 'warmup'> & { duration?: number; warmup?: number }): Promise<LoadResult & { cpuMsPerRequest: number }> {
   const before = cpuMs(target.child.pid!);
   const result = await runLoad({ duration: DURATION, warmup: WARMUP, ...spec, url: target.url });
   const cpuMsPerRequest = (cpuMs(target.child.pid!) - before) / Math.max(1, result.allRequests);
@@ -84,10 +84,11 @@ async function main() {
     const sendAttach = await measure(server, { kind: 'send', path: '/api/messages/send/', connections: CONNECTIONS, tokens, recipients: names, text: 'see attached', attachment });
     row('send-attachment', sendAttach, floorAttach);
 
-    // 4. register and login: CPU-bound by design
-    const register = await measure(server, { kind: 'register', path: '/api/auth/register/', connections: 8 });
+    // 4. register and login: CPU-bound by design. A fixed number of requests
+    // and no warm-up, so no request is in flight when CPU is read: exact CPU per request.
+    const register = await measure(server, { kind: 'register', path: '/api/auth/register/', connections: 8, amount: quick ? 8 : 40, warmup: 0 });
     row('register', register, undefined, `primitives: keygen ${primitives.rsaKeygenMs.toFixed(0)} + PBKDF2 ${primitives.pbkdf2Ms.toFixed(0)} + Argon2 ${primitives.argon2HashMs.toFixed(0)} = ${(primitives.rsaKeygenMs + primitives.pbkdf2Ms + primitives.argon2HashMs).toFixed(0)} CPU ms`);
-    const login = await measure(server, { kind: 'login', path: '/api/auth/login/', connections: 8, recipients: [names[0]!] });
+    const login = await measure(server, { kind: 'login', path: '/api/auth/login/', connections: 8, recipients: [names[0]!], amount: quick ? 80 : 500, warmup: 0 });
     row('login', login, undefined, `primitives: Argon2 verify ${primitives.argon2VerifyMs.toFixed(0)} CPU ms`);
 
     // 5. send-text while 4 clients register in a loop

@@ -7,6 +7,8 @@ export interface LoadSpec {
   duration: number;
   /** seconds of warm-up before measuring */
   warmup: number;
+  /** a fixed number of requests instead of `duration` (CPU per request is then exact) */
+  amount?: number;
   tokens?: string[];
   recipients?: string[];
   text?: string;

@@ -5,6 +5,7 @@
  */
 import { createCipheriv, createDecipheriv, createPublicKey, generateKeyPair, pbkdf2, randomBytes, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
+import { heavy } from './cpu-budget.ts';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 const pbkdf2Async = promisify(pbkdf2);
@@ -26,16 +27,16 @@ export interface SealedPrivateKey {
 }
 
 export async function generateRsaKeyPair(modulusLength: number): Promise<RsaKeyPair> {
-  return generateKeyPairAsync('rsa', {
+  return heavy(() => generateKeyPairAsync('rsa', {
     modulusLength,
     publicExponent: 0x10001,
     publicKeyEncoding: { type: 'spki', format: 'pem' },
     privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-  });
+  }));
 }
 
 function deriveEnvelopeKey(password: string, salt: Buffer, iterations: number): Promise<Buffer> {
-  return pbkdf2Async(Buffer.from(password, 'utf8'), salt, iterations, 32, 'sha256');
+  return heavy(() => pbkdf2Async(Buffer.from(password, 'utf8'), salt, iterations, 32, 'sha256'));
 }
 
 export async function sealPrivateKey(privateKeyPem: string, password: string, iterations: number): Promise<SealedPrivateKey> {
