@@ -9,6 +9,7 @@ import { checkEncryptedSend, CIPHERTEXT_FIELDS, type EncryptedSend } from './enc
 import type { Mailbox, Store } from '../store/index.ts';
 import { Forbidden, NotFound, PayloadTooLarge, ValidationError } from './errors.ts';
 import type { Keyring } from './keyring.ts';
+import { MessageCache } from './message-cache.ts';
 import { messageView, type MessageView, type UserView } from './views.ts';
 
 /** A send body: plaintext fields (original API) or the ciphertext fields of EncryptedSend. */
@@ -34,6 +35,7 @@ export class Mail {
   readonly #store: Store;
   readonly #keyring: Keyring;
   readonly #config: Config;
+  readonly #cache = new MessageCache();
 
   constructor(store: Store, keyring: Keyring, config: Config) {
     this.#store = store;
@@ -75,7 +77,7 @@ export class Mail {
       sent_at: new Date().toISOString(),
     };
     const id = await this.#store.messages.insert(row);
-    return messageView({ ...row, id, sender_username: sender.username, recipient_username: recipient.username });
+    return this.#cache.remember(messageView({ ...row, id, sender_username: sender.username, recipient_username: recipient.username }));
   }
 
   #plaintextOf(request: SendRequest): { text: string; attachment: Buffer | null } {
@@ -88,25 +90,38 @@ export class Mail {
   }
 
   async list(user: UserView, request: ListRequest): Promise<MessagePage> {
-    // One extra row tells whether a next page exists.
-    const rows = await this.#store.messages.list({
+    // One extra id tells whether a next page exists.
+    const ids = await this.#store.messages.listIds({
       userId: user.id,
       mailbox: request.direction,
       limit: request.limit + 1,
       beforeId: request.beforeId,
       afterId: request.afterId,
     });
-    const messages = rows.slice(0, request.limit).map(messageView);
+    const messages = await this.#views(ids.slice(0, request.limit));
     const last = messages.at(-1);
-    if (rows.length <= request.limit || !last) return { messages };
+    if (ids.length <= request.limit || !last) return { messages };
     return { messages, next: request.afterId !== undefined ? { afterId: last.id } : { beforeId: last.id } };
   }
 
   async get(user: UserView, id: number): Promise<MessageView> {
-    const row = await this.#store.messages.findById(id);
-    if (!row) throw new NotFound('Message not found.');
-    if (row.sender_id !== user.id && row.recipient_id !== user.id) throw new Forbidden('This message belongs to other users.');
-    return messageView(row);
+    const [message] = await this.#views([id]);
+    if (!message) throw new NotFound('Message not found.');
+    if (message.sender.id !== user.id && message.recipient.id !== user.id) throw new Forbidden('This message belongs to other users.');
+    return message;
+  }
+
+  /** Views of these messages, in the same order, from the cache or the store. */
+  async #views(ids: number[]): Promise<MessageView[]> {
+    const found = new Map<number, MessageView>();
+    const missing: number[] = [];
+    for (const id of ids) {
+      const cached = this.#cache.get(id);
+      if (cached) found.set(id, cached);
+      else missing.push(id);
+    }
+    for (const row of await this.#store.messages.findByIds(missing)) found.set(row.id, this.#cache.remember(messageView(row)));
+    return ids.flatMap((id) => found.get(id) ?? []);
   }
 
   #decodeAttachment(data: string): Buffer | null {

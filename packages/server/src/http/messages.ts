@@ -2,6 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import { ValidationError } from '../domain/errors.ts';
 import { authSecurity, caller, parseId, requireAuth, type App, type RouteOptions } from './context.ts';
+import { sendMessage, sendMessages } from './message-json.ts';
 import { nextLink } from './pagination.ts';
 import { errorResponses, Id, MAX_ATTACHMENT_META_CHARS, MAX_MESSAGE_CHARS } from './schemas.ts';
 
@@ -46,7 +47,7 @@ export async function messageRoutes(app: App, { domain }: RouteOptions): Promise
       response: { 201: Type.Ref('Message'), ...errorResponses(400, 401, 413, 415) },
     },
     handler: async (request, reply) => {
-      return reply.code(201).send(await domain.mail.send(caller(request).user, request.body));
+      return sendMessage(reply, 201, await domain.mail.send(caller(request).user, request.body));
     },
   });
 
@@ -68,7 +69,7 @@ export async function messageRoutes(app: App, { domain }: RouteOptions): Promise
         const cursor = 'afterId' in page.next ? { after_id: page.next.afterId, before_id: undefined } : { before_id: page.next.beforeId, after_id: undefined };
         reply.header('link', nextLink(request, { ...cursor, limit: pageSize }));
       }
-      return page.messages;
+      return sendMessages(reply, page.messages);
     },
   });
 
@@ -80,6 +81,6 @@ export async function messageRoutes(app: App, { domain }: RouteOptions): Promise
       params: Type.Object({ id: Type.String() }),
       response: { 200: Type.Ref('Message'), ...errorResponses(401, 403, 404) },
     },
-    handler: async (request) => domain.mail.get(caller(request).user, parseId(request.params.id, 'Message not found.')),
+    handler: async (request, reply) => sendMessage(reply, 200, await domain.mail.get(caller(request).user, parseId(request.params.id, 'Message not found.'))),
   });
 }

@@ -1,6 +1,6 @@
 /**
- * Messages: group-committed inserts, and keyset-paginated mailbox reads on
- * the (recipient_id, id) and (sender_id, id) indexes, with prepared statements.
+ * Messages: group-committed inserts, keyset-paginated mailbox pages (ids
+ * from the (recipient_id, id) and (sender_id, id) indexes), and rows by id.
  */
 import type { Sqlite } from './database.ts';
 import { GroupCommit } from './group-commit.ts';
@@ -31,20 +31,21 @@ const COLUMNS = [
 
 export class MessageRepository {
   readonly #inserts: GroupCommit<NewMessage, number>;
-  readonly #byId;
+  readonly #byIds;
   readonly #pages;
 
   constructor(sqlite: Sqlite) {
     const insert = sqlite.prepare(`INSERT INTO messages (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => '@' + c).join(', ')})`);
     this.#inserts = new GroupCommit(sqlite, (row: NewMessage) => Number(insert.run(row).lastInsertRowid));
-    this.#byId = sqlite.prepare<[number], MessageRow>(`${SELECT_WITH_USERNAMES} WHERE m.id = ?`);
+    this.#byIds = sqlite.prepare<[string], MessageRow>(`${SELECT_WITH_USERNAMES} WHERE m.id IN (SELECT value FROM json_each(?))`);
+    // Pages read ids only: answered from the index alone, without touching message rows.
     const page = (owner: string, where: string, order: 'ASC' | 'DESC') =>
-      sqlite.prepare<{ user: number; cursor: number; limit: number }, MessageRow>(
-        `${SELECT_WITH_USERNAMES} WHERE m.${owner} = @user ${where} ORDER BY m.id ${order} LIMIT @limit`,
-      );
+      sqlite
+        .prepare<{ user: number; cursor: number; limit: number }, number>(`SELECT id FROM messages WHERE ${owner} = @user ${where} ORDER BY id ${order} LIMIT @limit`)
+        .pluck();
     this.#pages = {
-      inbox: { newest: page('recipient_id', 'AND m.id < @cursor', 'DESC'), after: page('recipient_id', 'AND m.id > @cursor', 'ASC') },
-      sent: { newest: page('sender_id', 'AND m.id < @cursor', 'DESC'), after: page('sender_id', 'AND m.id > @cursor', 'ASC') },
+      inbox: { newest: page('recipient_id', 'AND id < @cursor', 'DESC'), after: page('recipient_id', 'AND id > @cursor', 'ASC') },
+      sent: { newest: page('sender_id', 'AND id < @cursor', 'DESC'), after: page('sender_id', 'AND id > @cursor', 'ASC') },
     };
   }
 
@@ -53,11 +54,13 @@ export class MessageRepository {
     return this.#inserts.submit(message);
   }
 
-  async findById(id: number): Promise<MessageRow | undefined> {
-    return this.#byId.get(id);
+  /** Rows for these ids, in no particular order; absent ids are skipped. */
+  async findByIds(ids: number[]): Promise<MessageRow[]> {
+    return ids.length === 0 ? [] : this.#byIds.all(JSON.stringify(ids));
   }
 
-  async list(page: MailboxPage): Promise<MessageRow[]> {
+  /** The ids of one mailbox page, in page order. */
+  async listIds(page: MailboxPage): Promise<number[]> {
     const statements = this.#pages[page.mailbox];
     if (page.afterId !== undefined) return statements.after.all({ user: page.userId, cursor: page.afterId, limit: page.limit });
     return statements.newest.all({ user: page.userId, cursor: page.beforeId ?? Number.MAX_SAFE_INTEGER, limit: page.limit });
