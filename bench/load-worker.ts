@@ -61,6 +61,7 @@ const result = await autocannon({
 const warm = (result as unknown as { warmup?: autocannon.Result }).warmup;
 const out: LoadResult = {
   rps: result.requests.average,
+  mean: result.latency.average,
   p50: result.latency.p50,
   p90: result.latency.p90,
   p99: result.latency.p99,

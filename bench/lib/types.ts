@@ -18,6 +18,8 @@ export interface LoadSpec {
 
 export interface LoadResult {
   rps: number;
+  /** mean latency, ms (fractional, unlike the percentiles) */
+  mean: number;
   p50: number;
   p90: number;
   p99: number;

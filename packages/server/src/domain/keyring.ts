@@ -22,7 +22,7 @@ export interface CurrentKey {
 export class Keyring {
   readonly #store: Store;
   readonly #config: Config;
-  readonly #parsed = new Map<string, KeyObject>();
+  readonly #parsed = new Map<string, CurrentKey>();
 
   constructor(store: Store, config: Config) {
     this.#store = store;
@@ -42,20 +42,21 @@ export class Keyring {
     return this.#store.users.addKeyVersion(userId, key, now);
   }
 
-  /** The user's current key version with its parsed public key. */
+  /**
+   * The user's current key version with its parsed public key. Only the
+   * version number is read each time; the parsed key is cached by version.
+   */
   async currentKey(userId: number): Promise<CurrentKey> {
-    const row = await this.#store.users.currentKey(userId);
-    if (!row) throw new Error(`user ${userId} has no key`);
-    const publicKey = this.#publicKeyObject(row);
-    return { keyId: row.key_id, publicKey, wrappedKeyBytes: (publicKey.asymmetricKeyDetails?.modulusLength ?? 0) / 8 };
-  }
-
-  #publicKeyObject(row: UserKeyRow): KeyObject {
-    const cacheKey = `${row.user_id}:${row.key_id}`;
+    const keyId = await this.#store.users.currentKeyId(userId);
+    if (keyId === undefined) throw new Error(`user ${userId} has no key`);
+    const cacheKey = `${userId}:${keyId}`;
     let key = this.#parsed.get(cacheKey);
     if (!key) {
+      const pem = await this.#store.users.publicKey(userId, keyId);
+      if (pem === undefined) throw new Error(`user ${userId} has no key ${keyId}`);
+      const publicKey = parsePublicKey(pem);
+      key = { keyId, publicKey, wrappedKeyBytes: (publicKey.asymmetricKeyDetails?.modulusLength ?? 0) / 8 };
       if (this.#parsed.size >= MAX_CACHED_KEYS) this.#parsed.clear();
-      key = parsePublicKey(row.public_key);
       this.#parsed.set(cacheKey, key);
     }
     return key;

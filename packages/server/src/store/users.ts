@@ -26,6 +26,8 @@ const PUBLIC_KEYS = `
 
 export class UserRepository {
   readonly #byUsername;
+  readonly #currentKeyId;
+  readonly #publicKey;
   readonly #currentKey;
   readonly #keys;
   readonly #publicKeyOf;
@@ -37,6 +39,8 @@ export class UserRepository {
 
   constructor(sqlite: Sqlite) {
     this.#byUsername = sqlite.prepare<[string], UserRow>('SELECT * FROM users WHERE username_lower = ?');
+    this.#currentKeyId = sqlite.prepare<[number], number>('SELECT current_key_id FROM users WHERE id = ?').pluck();
+    this.#publicKey = sqlite.prepare<[number, number], string>('SELECT public_key FROM user_keys WHERE user_id = ? AND key_id = ?').pluck();
     this.#currentKey = sqlite.prepare<[number], UserKeyRow>(
       'SELECT k.* FROM user_keys k JOIN users u ON u.id = k.user_id AND u.current_key_id = k.key_id WHERE u.id = ?',
     );
@@ -114,6 +118,14 @@ export class UserRepository {
    */
   async replaceSecrets(change: { userId: number; passwordHash: string; envelopes: ResealedEnvelope[]; keepSessionId: number }): Promise<void> {
     this.#replaceSecrets(change);
+  }
+
+  async currentKeyId(userId: number): Promise<number | undefined> {
+    return this.#currentKeyId.get(userId);
+  }
+
+  async publicKey(userId: number, keyId: number): Promise<string | undefined> {
+    return this.#publicKey.get(userId, keyId);
   }
 
   async currentKey(userId: number): Promise<UserKeyRow | undefined> {
