@@ -3,7 +3,7 @@
  * mailbox reads with keyset cursors. Only ciphertext is ever stored.
  */
 import type { Config } from '../config.ts';
-import { decodedLength, encodedLength, isStrictBase64 } from '../crypto/base64.ts';
+import { decodeStrictBase64, encodedLength } from '../crypto/base64.ts';
 import { encryptMessage } from '../crypto/hybrid.ts';
 import { checkEncryptedSend, CIPHERTEXT_FIELDS, type EncryptedSend } from './encrypted-send.ts';
 import type { Mailbox, Store } from '../store/index.ts';
@@ -129,9 +129,10 @@ export class Mail {
     const limit = this.#config.maxAttachmentBytes;
     // Length first: an oversized attachment is refused without decoding it.
     if (data.length > encodedLength(limit) + 4) throw tooLarge(limit);
-    if (!isStrictBase64(data)) throw ValidationError.field('attachment_data', 'attachment_data must be standard base64 with padding.');
-    if (decodedLength(data) > limit) throw tooLarge(limit);
-    return Buffer.from(data, 'base64');
+    const bytes = decodeStrictBase64(data);
+    if (!bytes) throw ValidationError.field('attachment_data', 'attachment_data must be standard base64 with padding.');
+    if (bytes.length > limit) throw tooLarge(limit);
+    return bytes;
   }
 }
 
