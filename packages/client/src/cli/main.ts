@@ -9,6 +9,12 @@ import * as commands from './commands.ts';
 import { Context, DEFAULT_SERVER, parseMode } from './context.ts';
 import { describeError, EXIT, EXIT_CODES_HELP, exitCodeOf } from './exit-codes.ts';
 
+// `securechat inbox | head` closes our stdout early: stop quietly, like other Unix tools.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 const program = new Command('securechat')
   .description('SecureChat from the terminal: end-to-end encrypted messages and files.')
   .option('--server <url>', `server URL (default: $SECURECHAT_SERVER, the saved login's, or ${DEFAULT_SERVER})`)
