@@ -21,6 +21,8 @@ const CONNECTIONS = 32;
 const KDF_ITERATIONS = 600_000;
 const DEEP = quick ? 10_000 : 100_000;
 const BIG_ATTACHMENT = 25 * 1024 * 1024;
+/** Alternating floor/server rounds per ratio scenario; the best round of each side counts. */
+const ROUNDS = quick ? 1 : 2;
 
 const dir = mkdtempSync(join(tmpdir(), 'securechat-bench-'));
 const dbFile = join(dir, 'bench.db');
@@ -28,8 +30,11 @@ const rows: Row[] = [];
 const extra: Record<string, unknown> = {};
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
+type Measured = LoadResult & { cpuMsPerRequest: number };
+type MeasureSpec = Omit<LoadSpec, 'url' | 'duration' | 'warmup'> & { duration?: number; warmup?: number };
+
 /** Runs a load and measures the server's CPU over it. */
-async function measure(target: Service, spec: Omit<LoadSpec, 'url' | 'duration' | 'warmup'> & { duration?: number; warmup?: number }): Promise<LoadResult & { cpuMsPerRequest: number }> {
+async function measure(target: Service, spec: MeasureSpec): Promise<Measured> {
   const before = cpuMs(target.child.pid!);
   const result = await runLoad({ duration: DURATION, warmup: WARMUP, ...spec, url: target.url });
   const cpuMsPerRequest = (cpuMs(target.child.pid!) - before) / Math.max(1, result.allRequests);
@@ -63,26 +68,47 @@ async function main() {
     const names = users.map((u) => u.username);
     const text = 'x'.repeat(256);
 
+    /**
+     * A scenario against the floor and against our server, in alternating
+     * rounds, keeping each side's best round: on a shared 2-core machine,
+     * one unlucky run would otherwise decide the ratio.
+     */
+    async function versusFloor(name: string, floorSpec: MeasureSpec, serverSpec: MeasureSpec): Promise<Measured> {
+      const best: { floor?: Measured; ours?: Measured } = {};
+      for (let round = 0; round < ROUNDS; round++) {
+        const f = await measure(floor, floorSpec);
+        const o = await measure(server, serverSpec);
+        if (!best.floor || f.rps > best.floor.rps) best.floor = f;
+        if (!best.ours || o.rps > best.ours.rps) best.ours = o;
+      }
+      row(`floor ${name}`, best.floor!);
+      row(name, best.ours!, best.floor!);
+      return best.ours!;
+    }
+
     // 1. send-text
-    const floorSend = await measure(floor, { kind: 'send', path: '/send', connections: CONNECTIONS, tokens, recipients: names, text });
-    row('floor send-text', floorSend);
-    const sendText = await measure(server, { kind: 'send', path: '/api/messages/send/', connections: CONNECTIONS, tokens, recipients: names, text });
-    row('send-text', sendText, floorSend);
+    const sendText = await versusFloor(
+      'send-text',
+      { kind: 'send', path: '/send', connections: CONNECTIONS, tokens, recipients: names, text },
+      { kind: 'send', path: '/api/messages/send/', connections: CONNECTIONS, tokens, recipients: names, text },
+    );
 
     // 2. inbox of 50 messages
     const [reader] = await registerUsers(server.url, 'reader', 1);
     for (let i = 0; i < 50; i++) await post(server.url, '/api/messages/send/', { recipient: reader!.username, message: text }, tokens[i % tokens.length]);
-    const floorInbox = await measure(floor, { kind: 'get', path: '/inbox', connections: CONNECTIONS, tokens: [''] });
-    row('floor inbox-50', floorInbox);
-    const inbox = await measure(server, { kind: 'get', path: '/api/messages/', connections: CONNECTIONS, tokens: [reader!.token] });
-    row('inbox-50', inbox, floorInbox);
+    await versusFloor(
+      'inbox-50',
+      { kind: 'get', path: '/inbox', connections: CONNECTIONS, tokens: [''] },
+      { kind: 'get', path: '/api/messages/', connections: CONNECTIONS, tokens: [reader!.token] },
+    );
 
     // 3. send-attachment: 64 KiB + short text
     const attachment = randomBytes(64 * 1024).toString('base64');
-    const floorAttach = await measure(floor, { kind: 'send', path: '/send', connections: CONNECTIONS, tokens, recipients: names, text: 'see attached', attachment });
-    row('floor send-attachment', floorAttach);
-    const sendAttach = await measure(server, { kind: 'send', path: '/api/messages/send/', connections: CONNECTIONS, tokens, recipients: names, text: 'see attached', attachment });
-    row('send-attachment', sendAttach, floorAttach);
+    await versusFloor(
+      'send-attachment',
+      { kind: 'send', path: '/send', connections: CONNECTIONS, tokens, recipients: names, text: 'see attached', attachment },
+      { kind: 'send', path: '/api/messages/send/', connections: CONNECTIONS, tokens, recipients: names, text: 'see attached', attachment },
+    );
 
     // 4. register and login: CPU-bound by design. A fixed number of requests
     // and no warm-up, so no request is in flight when CPU is read: exact CPU per request.
@@ -117,7 +143,7 @@ async function main() {
   const notes = [
     `primitives (CPU ms each, this run): RSA-2048 keygen ${primitives.rsaKeygenMs.toFixed(1)}, PBKDF2-SHA256 ${KDF_ITERATIONS} ${primitives.pbkdf2Ms.toFixed(1)}, Argon2id hash ${primitives.argon2HashMs.toFixed(1)}, verify ${primitives.argon2VerifyMs.toFixed(1)}`,
     `server: LOG_LEVEL=warn, rate limits off, SQLite WAL with synchronous=FULL (every 201 is fsync'd)`,
-    `${DURATION}s measured after ${WARMUP}s warm-up per scenario, ${CONNECTIONS} connections unless noted (register/login 8, deep mailbox 8)`,
+    `${DURATION}s measured after ${WARMUP}s warm-up per scenario, ${CONNECTIONS} connections unless noted (register/login 8, deep mailbox 8); floor and server alternate for ${ROUNDS} round(s), best round of each kept`,
   ];
   console.log('\n' + renderTable(rows) + '\n');
   for (const note of notes) console.log(`- ${note}`);
