@@ -145,15 +145,11 @@ async function authRateLimit(app: App, config: Config): Promise<RateLimitHook> {
 /**
  * app.close() only closes connections that are idle at that moment; a
  * keep-alive connection whose request is still running would hold the
- * process open afterwards. Responses sent while closing therefore end their
- * connection.
+ * process open afterwards. While closing, connections are therefore let go
+ * a moment after their last response (instead of a per-request hook).
  */
 function closeKeepAliveOnShutdown(app: App): void {
-  let closing = false;
   app.addHook('preClose', async () => {
-    closing = true;
-  });
-  app.addHook('onSend', async (_request, reply) => {
-    if (closing) reply.header('connection', 'close');
+    app.server.keepAliveTimeout = 1;
   });
 }
