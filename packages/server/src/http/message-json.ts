@@ -12,11 +12,36 @@ const OPEN = Buffer.from('[');
 const COMMA = Buffer.from(',');
 const CLOSE = Buffer.from(']');
 
-/** UTF-8 JSON bytes of a view: encoded once, then only copied into responses. */
+/** Attachments from this size on are written straight into the JSON bytes. */
+const SPLICE_FROM_CHARS = 1024 * 1024;
+const ATTACHMENT_FIELD = '"encrypted_attachment":"';
+
+/**
+ * UTF-8 JSON of a view. A large attachment is strict base64 (ASCII, nothing
+ * to escape), so instead of running it through JSON.stringify and then
+ * encoding the result — two more full-size copies and a scan — its characters
+ * are written once into a buffer allocated at the final size.
+ */
+export function encodeMessageJson(view: MessageView): Buffer {
+  const attachment = view.encrypted_attachment;
+  if (attachment.length < SPLICE_FROM_CHARS) return Buffer.from(JSON.stringify(view), 'utf8');
+  const rest = JSON.stringify({ ...view, encrypted_attachment: '' });
+  // The first unescaped occurrence is the property itself: inside string values quotes are escaped.
+  const at = rest.indexOf(ATTACHMENT_FIELD) + ATTACHMENT_FIELD.length;
+  const head = Buffer.from(rest.slice(0, at), 'utf8');
+  const tail = Buffer.from(rest.slice(at), 'utf8');
+  const out = Buffer.allocUnsafe(head.length + attachment.length + tail.length);
+  head.copy(out, 0);
+  out.write(attachment, head.length, 'latin1');
+  tail.copy(out, head.length + attachment.length);
+  return out;
+}
+
+/** A view's JSON bytes: encoded once, then only copied into responses. */
 function messageJson(view: MessageView): Buffer {
   let json = serialised.get(view);
   if (json === undefined) {
-    json = Buffer.from(JSON.stringify(view), 'utf8');
+    json = encodeMessageJson(view);
     serialised.set(view, json);
   }
   return json;
