@@ -17,7 +17,8 @@ export const NONCE_BYTES = 12;
 
 const subtle = globalThis.crypto.subtle;
 
-function randomBytes(length: number): Uint8Array<ArrayBuffer> {
+/** Fresh random bytes from the platform's CSPRNG. */
+export function randomBytes(length: number): Uint8Array<ArrayBuffer> {
   return globalThis.crypto.getRandomValues(new Uint8Array(length));
 }
 

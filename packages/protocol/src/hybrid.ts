@@ -9,7 +9,7 @@
  * const { text } = await decryptMessage({ ...fields, has_attachment: false }, bobPrivateKey);
  */
 import { decodeBase64, derToPem, encodeBase64, pemToDer, utf8Decode, utf8Encode } from './codec.ts';
-import { NONCE_BYTES, toBufferSource } from './envelope.ts';
+import { NONCE_BYTES, randomBytes, toBufferSource } from './envelope.ts';
 
 export const MESSAGE_KEY_BYTES = 32;
 const RSA_OAEP = { name: 'RSA-OAEP', hash: 'SHA-256' } as const;
@@ -51,10 +51,6 @@ export async function unwrapKey(wrappedKey: string, privateKey: CryptoKey): Prom
 async function aesGcm(mode: 'encrypt' | 'decrypt', key: Uint8Array, nonce: Uint8Array, data: Uint8Array): Promise<Uint8Array> {
   const aesKey = await subtle.importKey('raw', toBufferSource(key), 'AES-GCM', false, [mode]);
   return new Uint8Array(await subtle[mode]({ name: 'AES-GCM', iv: toBufferSource(nonce) }, aesKey, toBufferSource(data)));
-}
-
-function randomBytes(length: number): Uint8Array {
-  return globalThis.crypto.getRandomValues(new Uint8Array(length));
 }
 
 export interface Plaintext {

@@ -1,7 +1,7 @@
 /** Shared test fixtures: an in-process app on a fresh database, and API shortcuts. */
 import type { LightMyRequestResponse } from 'fastify';
 import { Writable } from 'node:stream';
-import { decodeBase64, decryptMessage, importPrivateKey, openEnvelope, type Envelope, type Message } from '@securechat/protocol';
+import { decryptMessage, importPrivateKey, openEnvelope, type Envelope, type Message } from '@securechat/protocol';
 import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import type { App } from '../src/http/context.ts';
@@ -111,4 +111,3 @@ export async function envelopesOf(app: App, account: Account): Promise<Envelope[
 }
 
 export const b64 = (bytes: Uint8Array | string) => Buffer.from(bytes).toString('base64');
-export { decodeBase64 };

@@ -11,7 +11,7 @@
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
 /** Decoded length of a base64 text of valid shape, without decoding it. */
-export function decodedLength(text: string): number {
+function decodedLength(text: string): number {
   const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
   return (text.length / 4) * 3 - padding;
 }
@@ -32,8 +32,4 @@ export function decodeStrictBase64(text: string): Buffer | null {
   if (text.length % 4 !== 0 || text.includes('-') || text.includes('_') || !canonicalEnding(text)) return null;
   const bytes = Buffer.from(text, 'base64');
   return bytes.length === decodedLength(text) ? bytes : null;
-}
-
-export function isStrictBase64(text: string): boolean {
-  return decodeStrictBase64(text) !== null;
 }

@@ -5,7 +5,7 @@
  * equal to the key's modulus, current key versions — and stores it as given.
  */
 import { createPublicKey } from 'node:crypto';
-import { decodedLength, isStrictBase64 } from '../crypto/base64.ts';
+import { decodeStrictBase64 } from '../crypto/base64.ts';
 import { ValidationError } from './errors.ts';
 
 export const MIN_CLIENT_ITERATIONS = 100_000;
@@ -32,8 +32,9 @@ export const KEY_PAIR_FIELDS = ['public_key', ...ENVELOPE_FIELDS] as const;
 
 /** Decoded size of a base64 field, or a 400 naming the field. */
 export function base64Bytes(field: string, value: string): number {
-  if (!isStrictBase64(value)) throw ValidationError.field(field, `${field} must be standard base64 with padding.`);
-  return decodedLength(value);
+  const bytes = decodeStrictBase64(value);
+  if (!bytes) throw ValidationError.field(field, `${field} must be standard base64 with padding.`);
+  return bytes.length;
 }
 
 export function requireBytes(field: string, value: string, size: number): void {

@@ -22,7 +22,7 @@ export interface CurrentKey {
 export class Keyring {
   readonly #store: Store;
   readonly #config: Config;
-  readonly #parsed = new Map<string, CurrentKey>();
+  readonly #keysByVersion = new Map<string, CurrentKey>();
 
   constructor(store: Store, config: Config) {
     this.#store = store;
@@ -50,14 +50,14 @@ export class Keyring {
     const keyId = await this.#store.users.currentKeyId(userId);
     if (keyId === undefined) throw new Error(`user ${userId} has no key`);
     const cacheKey = `${userId}:${keyId}`;
-    let key = this.#parsed.get(cacheKey);
+    let key = this.#keysByVersion.get(cacheKey);
     if (!key) {
       const pem = await this.#store.users.publicKey(userId, keyId);
       if (pem === undefined) throw new Error(`user ${userId} has no key ${keyId}`);
       const publicKey = parsePublicKey(pem);
       key = { keyId, publicKey, wrappedKeyBytes: (publicKey.asymmetricKeyDetails?.modulusLength ?? 0) / 8 };
-      if (this.#parsed.size >= MAX_CACHED_KEYS) this.#parsed.clear();
-      this.#parsed.set(cacheKey, key);
+      if (this.#keysByVersion.size >= MAX_CACHED_KEYS) this.#keysByVersion.clear();
+      this.#keysByVersion.set(cacheKey, key);
     }
     return key;
   }
