@@ -1,14 +1,11 @@
 /**
  * RSA key pairs and their password envelopes, on node:crypto.
- * Key generation and PBKDF2 run on libuv's thread pool, so a registration
- * never blocks the event loop. Same format as packages/protocol/src/envelope.ts.
+ * Key generation and PBKDF2 run on the heavy-crypto threads (heavy-pool.ts),
+ * so a registration never blocks the event loop. Same format as
+ * packages/protocol/src/envelope.ts.
  */
-import { createCipheriv, createDecipheriv, createPublicKey, generateKeyPair, pbkdf2, randomBytes, type KeyObject } from 'node:crypto';
-import { promisify } from 'node:util';
-import { heavy } from './cpu-budget.ts';
-
-const generateKeyPairAsync = promisify(generateKeyPair);
-const pbkdf2Async = promisify(pbkdf2);
+import { createCipheriv, createDecipheriv, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
+import { runHeavy } from './heavy-pool.ts';
 
 export const ENVELOPE_SALT_BYTES = 16;
 export const NONCE_BYTES = 12;
@@ -27,16 +24,12 @@ export interface SealedPrivateKey {
 }
 
 export async function generateRsaKeyPair(modulusLength: number): Promise<RsaKeyPair> {
-  return heavy(() => generateKeyPairAsync('rsa', {
-    modulusLength,
-    publicExponent: 0x10001,
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-  }));
+  return runHeavy('rsaKeyPair', { modulusLength });
 }
 
-function deriveEnvelopeKey(password: string, salt: Buffer, iterations: number): Promise<Buffer> {
-  return heavy(() => pbkdf2Async(Buffer.from(password, 'utf8'), salt, iterations, 32, 'sha256'));
+async function deriveEnvelopeKey(password: string, salt: Buffer, iterations: number): Promise<Buffer> {
+  const key = await runHeavy('pbkdf2', { password: Buffer.from(password, 'utf8'), salt, iterations, keyLength: 32 });
+  return Buffer.from(key.buffer, key.byteOffset, key.byteLength);
 }
 
 export async function sealPrivateKey(privateKeyPem: string, password: string, iterations: number): Promise<SealedPrivateKey> {

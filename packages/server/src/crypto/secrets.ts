@@ -1,22 +1,22 @@
 /**
  * Login password hashing (Argon2id, OWASP parameters) and session tokens.
- * Argon2 runs on @node-rs/argon2's own threads, off the event loop.
+ * Argon2 runs on the heavy-crypto threads (heavy-pool.ts), off the event loop.
  */
-import { hash, verify, type Algorithm } from '@node-rs/argon2';
+import type { Algorithm } from '@node-rs/argon2';
 import { createHash, randomBytes } from 'node:crypto';
-import { heavy } from './cpu-budget.ts';
+import { runHeavy } from './heavy-pool.ts';
 
 /** OWASP Password Storage Cheat Sheet: Argon2id, m=19 MiB, t=2, p=1. */
 // `Algorithm` is an ambient const enum (not importable as a value); 2 is Argon2id.
 const ARGON2_OPTIONS = { algorithm: 2 as Algorithm.Argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
 export function hashPassword(password: string): Promise<string> {
-  return heavy(() => hash(password, ARGON2_OPTIONS));
+  return runHeavy('argon2Hash', { password, options: ARGON2_OPTIONS });
 }
 
 export async function verifyPassword(phcHash: string, password: string): Promise<boolean> {
   try {
-    return await heavy(() => verify(phcHash, password));
+    return await runHeavy('argon2Verify', { hash: phcHash, password });
   } catch {
     return false;
   }
