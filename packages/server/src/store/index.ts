@@ -1,7 +1,8 @@
 /**
  * The store: one repository per table group over one SQLite connection.
  * Repositories use prepared statements (parsed once, not per request) and
- * synchronous transactions; message inserts are group-committed.
+ * synchronous transactions; message inserts are group-committed, on a
+ * writer thread with its own connection when the database is a file.
  *
  * @example
  * const store = await openStore('sqlite::memory:');
@@ -27,15 +28,19 @@ export interface Store {
 
 export async function openStore(databaseUrl: string): Promise<Store> {
   const { sqlite, db } = await openDatabase(databaseUrl);
+  const messages = new MessageRepository(sqlite);
   return Object.freeze({
     db,
     users: new UserRepository(sqlite),
     sessions: new SessionRepository(sqlite),
-    messages: new MessageRepository(sqlite),
+    messages,
     async ping() {
       await sql`SELECT 1`.execute(db);
     },
-    close: () => db.destroy(),
+    async close() {
+      await messages.close();
+      await db.destroy();
+    },
   });
 }
 

@@ -1,10 +1,17 @@
 /**
- * Messages: group-committed inserts, keyset-paginated mailbox pages (ids
- * from the (recipient_id, id) and (sender_id, id) indexes), and rows by id.
+ * Messages: group-committed inserts (on a writer thread for a database file),
+ * keyset-paginated mailbox pages (ids from the (recipient_id, id) and
+ * (sender_id, id) indexes), and rows by id.
  */
 import type { Sqlite } from './database.ts';
 import { GroupCommit } from './group-commit.ts';
 import type { MessageRow, NewMessage } from './schema.ts';
+import { WriterThread } from './writer-thread.ts';
+
+interface RowWriter {
+  insert(row: NewMessage): Promise<number>;
+  close(): Promise<void>;
+}
 
 export type Mailbox = 'inbox' | 'sent';
 
@@ -30,13 +37,13 @@ const COLUMNS = [
 ] as const;
 
 export class MessageRepository {
-  readonly #inserts: GroupCommit<NewMessage, number>;
+  readonly #writer: RowWriter;
   readonly #byIds;
   readonly #pages;
 
   constructor(sqlite: Sqlite) {
-    const insert = sqlite.prepare(`INSERT INTO messages (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => '@' + c).join(', ')})`);
-    this.#inserts = new GroupCommit(sqlite, (row: NewMessage) => Number(insert.run(row).lastInsertRowid));
+    const insertSql = `INSERT INTO messages (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => '@' + c).join(', ')})`;
+    this.#writer = sqlite.memory ? inThreadWriter(sqlite, insertSql) : new WriterThread(sqlite.name, insertSql);
     this.#byIds = sqlite.prepare<[string], MessageRow>(`${SELECT_WITH_USERNAMES} WHERE m.id IN (SELECT value FROM json_each(?))`);
     // Pages read ids only: answered from the index alone, without touching message rows.
     const page = (owner: string, where: string, order: 'ASC' | 'DESC') =>
@@ -51,7 +58,12 @@ export class MessageRepository {
 
   /** Resolves with the new id once the message is committed to disk. */
   insert(message: NewMessage): Promise<number> {
-    return this.#inserts.submit(message);
+    return this.#writer.insert(message);
+  }
+
+  /** Commits pending inserts and stops the writer. */
+  close(): Promise<void> {
+    return this.#writer.close();
   }
 
   /** Rows for these ids, in no particular order; absent ids are skipped. */
@@ -65,4 +77,11 @@ export class MessageRepository {
     if (page.afterId !== undefined) return statements.after.all({ user: page.userId, cursor: page.afterId, limit: page.limit });
     return statements.newest.all({ user: page.userId, cursor: page.beforeId ?? Number.MAX_SAFE_INTEGER, limit: page.limit });
   }
+}
+
+/** An in-memory database has one connection only: group commit on the event loop. */
+function inThreadWriter(sqlite: Sqlite, insertSql: string): RowWriter {
+  const insert = sqlite.prepare(insertSql);
+  const commits = new GroupCommit(sqlite, (row: NewMessage) => Number(insert.run(row).lastInsertRowid));
+  return { insert: (row) => commits.submit(row), close: async () => {} };
 }

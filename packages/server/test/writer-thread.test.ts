@@ -1,0 +1,60 @@
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WriterThread } from '../src/store/writer-thread.ts';
+
+describe('WriterThread', () => {
+  const dirs: string[] = [];
+  afterEach(() => dirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+  function setup() {
+    const dir = mkdtempSync(join(tmpdir(), 'writer-'));
+    dirs.push(dir);
+    const path = join(dir, 'db.sqlite');
+    const reader = new Database(path);
+    reader.pragma('journal_mode = WAL');
+    reader.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL UNIQUE)');
+    const writer = new WriterThread(path, 'INSERT INTO t (v) VALUES (@v)');
+    // Read through a different connection: what it sees is what is committed.
+    const values = () => (reader.prepare('SELECT v FROM t ORDER BY id').all() as { v: string }[]).map((r) => r.v);
+    return { writer, values };
+  }
+
+  it('rows submitted together all commit, in order, each resolving with its own id', async () => {
+    const { writer, values } = setup();
+    const ids = await Promise.all(['a', 'b', 'c'].map((v) => writer.insert({ v })));
+    expect(ids).toEqual([1, 2, 3]);
+    expect(values()).toEqual(['a', 'b', 'c']);
+    await writer.close();
+  });
+
+  it('a failing row fails alone; the rest of its batch still commits', async () => {
+    const { writer, values } = setup();
+    const results = await Promise.allSettled(['a', 'dup', 'dup', 'b'].map((v) => writer.insert({ v })));
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect((results[2] as PromiseRejectedResult).reason.message).toMatch(/UNIQUE/);
+    expect(values()).toEqual(['a', 'dup', 'b']);
+    await writer.close();
+  });
+
+  it('every acknowledged row is visible to another connection, under a stream of writes', async () => {
+    const { writer, values } = setup();
+    const seen: string[][] = [];
+    await Promise.all(
+      Array.from({ length: 200 }, (_, i) => writer.insert({ v: `m${i}` }).then(() => seen.push([`m${i}`, ...values()]))),
+    );
+    for (const [value, ...committed] of seen) expect(committed).toContain(value);
+    expect(values()).toHaveLength(200);
+    await writer.close();
+  });
+
+  it('close commits what is still queued', async () => {
+    const { writer, values } = setup();
+    const pending = ['x', 'y'].map((v) => writer.insert({ v }));
+    await writer.close();
+    await Promise.all(pending);
+    expect(values()).toEqual(['x', 'y']);
+  });
+});
