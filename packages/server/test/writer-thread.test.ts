@@ -16,7 +16,7 @@ describe('WriterThread', () => {
     const reader = new Database(path);
     reader.pragma('journal_mode = WAL');
     reader.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL UNIQUE)');
-    const writer = new WriterThread(path, 'INSERT INTO t (v) VALUES (@v)');
+    const writer = new WriterThread(path, { insertSql: 'INSERT INTO t (v) VALUES (@v)', readSql: 'SELECT CAST(v AS BLOB) FROM t WHERE id = ?' });
     // Read through a different connection: what it sees is what is committed.
     const values = () => (reader.prepare('SELECT v FROM t ORDER BY id').all() as { v: string }[]).map((r) => r.v);
     return { writer, values };
@@ -47,6 +47,17 @@ describe('WriterThread', () => {
     );
     for (const [value, ...committed] of seen) expect(committed).toContain(value);
     expect(values()).toHaveLength(200);
+    await writer.close();
+  });
+
+  it('reads a value by id, handing its bytes over, and null for no row', async () => {
+    const { writer } = setup();
+    const big = 'x'.repeat(3 * 1024 * 1024);
+    const id = await writer.insert({ v: big });
+    const bytes = await writer.read(id);
+    expect(Buffer.isBuffer(bytes)).toBe(true);
+    expect(bytes!.toString('latin1')).toBe(big);
+    expect(await writer.read(id + 1)).toBeNull();
     await writer.close();
   });
 

@@ -8,6 +8,8 @@
  * `-`/`_` are searched for directly, and the unused bits of the last quantum
  * must be zero so that every byte string has exactly one accepted encoding.
  */
+import { setImmediate } from 'node:timers/promises';
+
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
 /** Decoded length of a base64 text of valid shape, without decoding it. */
@@ -32,4 +34,41 @@ export function decodeStrictBase64(text: string): Buffer | null {
   if (text.length % 4 !== 0 || text.includes('-') || text.includes('_') || !canonicalEnding(text)) return null;
   const bytes = Buffer.from(text, 'base64');
   return bytes.length === decodedLength(text) ? bytes : null;
+}
+
+/** Characters per slice of a large value: a multiple of 4, small enough that its garbage dies young. */
+const SLICE_CHARS = 64 * 1024;
+/** Slices between turns of the event loop: about a millisecond of work. */
+const SLICES_PER_TURN = 16;
+
+/** Decoded length of base64 text whose length is a multiple of 4, without decoding it. */
+export function decodedLengthOfBytes(text: Buffer): number {
+  const padding = text.at(-1) === 0x3d ? (text.at(-2) === 0x3d ? 2 : 1) : 0;
+  return (text.length / 4) * 3 - padding;
+}
+
+/**
+ * Strict base64 held as ASCII bytes (a large value, see http/large-json.ts),
+ * decoded a slice at a time into one reused buffer: `onBytes` gets a view of
+ * each slice's bytes, valid only during the call. The event loop gets a turn
+ * every few slices, so a 25 MiB attachment never blocks other requests for
+ * long. Resolves false — possibly after some slices were delivered — when
+ * the text is not strict base64.
+ */
+export async function decodeStrictBase64InSlices(text: Buffer, onBytes: (bytes: Buffer) => void): Promise<boolean> {
+  if (text.length % 4 !== 0) return false;
+  const scratch = Buffer.allocUnsafe((SLICE_CHARS / 4) * 3);
+  for (let start = 0, slice = 1; start < text.length; start += SLICE_CHARS, slice++) {
+    const end = Math.min(start + SLICE_CHARS, text.length);
+    const chars = text.toString('latin1', start, end);
+    const last = end === text.length;
+    // The same checks as decodeStrictBase64; padding belongs only at the very end.
+    if (chars.includes('-') || chars.includes('_') || (last ? !canonicalEnding(chars) : chars.includes('='))) return false;
+    const expected = last ? decodedLengthOfBytes(text.subarray(start, end)) : (chars.length / 4) * 3;
+    // Node skips characters outside the alphabet: fewer bytes than expected means there were some.
+    if (scratch.write(chars, 0, 'base64') !== expected) return false;
+    onBytes(scratch.subarray(0, expected));
+    if (!last && slice % SLICES_PER_TURN === 0) await setImmediate();
+  }
+  return true;
 }

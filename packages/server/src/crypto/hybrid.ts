@@ -5,12 +5,20 @@
  * Same format as packages/protocol/src/hybrid.ts.
  */
 import { constants, createCipheriv, publicEncrypt, randomBytes, type KeyObject } from 'node:crypto';
+import { decodedLengthOfBytes, decodeStrictBase64InSlices, encodedLength } from './base64.ts';
+import { releaseMemorySoon } from '../release-memory.ts';
 import { NONCE_BYTES } from './keys.ts';
+
+const GCM_TAG_BYTES = 16;
+
+/** An attachment's bytes, or — when large — its strict base64 text as ASCII bytes, decoded while encrypting. */
+export type PlainAttachment = Buffer | { base64: Buffer };
 
 export interface MessageCiphertext {
   encrypted_message: string;
   message_nonce: string;
-  encrypted_attachment: string;
+  /** base64; a large one as ASCII bytes in a shared buffer */
+  encrypted_attachment: string | Buffer;
   attachment_nonce: string;
   encrypted_symmetric_key: string;
   sender_encrypted_symmetric_key: string;
@@ -25,11 +33,34 @@ export function wrapKey(messageKey: Buffer, publicKey: KeyObject): string {
   return publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, messageKey).toString('base64');
 }
 
-/** Encrypts what is present; absent parts are "" as in the original API. */
-export function encryptMessage(
-  plain: { text: string; attachment: Buffer | null },
+/**
+ * The ciphertext ‖ tag of an attachment given as base64 bytes, as base64
+ * bytes, produced a slice at a time (decode → AES-GCM → encode) into one
+ * shared buffer of the final size; null when the text is not strict base64.
+ */
+async function aesGcmOfBase64(key: Buffer, nonce: Buffer, base64: Buffer): Promise<Buffer | null> {
+  const cipher = createCipheriv('aes-256-gcm', key, nonce);
+  const out = Buffer.from(new SharedArrayBuffer(encodedLength(decodedLengthOfBytes(base64) + GCM_TAG_BYTES)));
+  let written = 0;
+  let pending: Buffer = Buffer.alloc(0); // ciphertext not yet encoded: base64 encodes 3 bytes at a time
+  const encode = (bytes: Buffer, final: boolean) => {
+    const data = pending.length > 0 ? Buffer.concat([pending, bytes]) : bytes;
+    const whole = final ? data.length : data.length - (data.length % 3);
+    written += out.write(data.toString('base64', 0, whole), written, 'latin1');
+    pending = data.subarray(whole);
+  };
+  const valid = await decodeStrictBase64InSlices(base64, (bytes) => encode(cipher.update(bytes), false));
+  if (!valid) return null;
+  encode(Buffer.concat([cipher.final(), cipher.getAuthTag()]), true);
+  releaseMemorySoon(); // the slices' garbage, before the row is written
+  return written === out.length ? out : null;
+}
+
+/** Encrypts what is present; absent parts are "" as in the original API. Null when a large attachment is not strict base64. */
+export async function encryptMessage(
+  plain: { text: string; attachment: PlainAttachment | null },
   keys: { recipient: KeyObject; sender: KeyObject },
-): MessageCiphertext {
+): Promise<MessageCiphertext | null> {
   const messageKey = randomBytes(32);
   const out: MessageCiphertext = {
     encrypted_message: '',
@@ -46,7 +77,11 @@ export function encryptMessage(
   }
   if (plain.attachment !== null) {
     const nonce = randomBytes(NONCE_BYTES);
-    out.encrypted_attachment = aesGcm(messageKey, nonce, plain.attachment).toString('base64');
+    const attachment = Buffer.isBuffer(plain.attachment)
+      ? aesGcm(messageKey, nonce, plain.attachment).toString('base64')
+      : await aesGcmOfBase64(messageKey, nonce, plain.attachment.base64);
+    if (attachment === null) return null;
+    out.encrypted_attachment = attachment;
     out.attachment_nonce = nonce.toString('base64');
   }
   return out;

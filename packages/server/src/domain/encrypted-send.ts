@@ -3,6 +3,7 @@
  * This module checks its shape against the keys the server knows; it never
  * sees a plaintext or a message key.
  */
+import { decodedLengthOfBytes, decodeStrictBase64InSlices } from '../crypto/base64.ts';
 import { base64Bytes, GCM_TAG_BYTES, requireBytes } from './client-crypto.ts';
 import { PayloadTooLarge, ValidationError } from './errors.ts';
 
@@ -14,7 +15,8 @@ export interface EncryptedSend {
   sender_key_id?: number | null;
   encrypted_message?: string;
   message_nonce?: string;
-  encrypted_attachment?: string;
+  /** a large one as its ASCII bytes (http/large-json.ts) */
+  encrypted_attachment?: string | Buffer;
   attachment_nonce?: string;
   attachment_name?: string;
   attachment_mime?: string;
@@ -39,21 +41,31 @@ export interface CheckedCiphertext {
   sender_key_id: number | null;
   encrypted_message: string;
   message_nonce: string;
-  encrypted_attachment: string;
+  encrypted_attachment: string | Buffer;
   attachment_nonce: string;
 }
 
 /** A GCM ciphertext and its nonce: both present or both absent. */
-function checkPart(field: string, ciphertext: string, nonceField: string, nonce: string): number {
-  if (ciphertext === '' && nonce === '') return 0;
-  if (ciphertext === '' || nonce === '') throw ValidationError.field(ciphertext === '' ? field : nonceField, `${field} and ${nonceField} go together.`);
+async function checkPart(field: string, ciphertext: string | Buffer, nonceField: string, nonce: string): Promise<number> {
+  if (ciphertext.length === 0 && nonce === '') return 0;
+  if (ciphertext.length === 0 || nonce === '') throw ValidationError.field(ciphertext.length === 0 ? field : nonceField, `${field} and ${nonceField} go together.`);
   requireBytes(nonceField, nonce, 12);
-  const bytes = base64Bytes(field, ciphertext);
+  const bytes = typeof ciphertext === 'string' ? base64Bytes(field, ciphertext) : await largeBase64Bytes(field, ciphertext);
   if (bytes < GCM_TAG_BYTES) throw ValidationError.field(field, `${field} must be AES-GCM ciphertext ‖ 16-byte tag.`);
   return bytes - GCM_TAG_BYTES;
 }
 
-export function checkEncryptedSend(request: EncryptedSend, keys: { recipient: KnownKey; sender: KnownKey }, maxAttachmentBytes: number): CheckedCiphertext {
+/** A large value is checked a slice at a time, so the event loop is never blocked for long. */
+async function largeBase64Bytes(field: string, text: Buffer): Promise<number> {
+  if (!(await decodeStrictBase64InSlices(text, () => {}))) throw ValidationError.field(field, `${field} must be standard base64 with padding.`);
+  return decodedLengthOfBytes(text);
+}
+
+export async function checkEncryptedSend(
+  request: EncryptedSend,
+  keys: { recipient: KnownKey; sender: KnownKey },
+  maxAttachmentBytes: number,
+): Promise<CheckedCiphertext> {
   if (request.key_id === undefined) throw ValidationError.field('key_id', 'key_id is required for an encrypted message.');
   if (request.key_id !== keys.recipient.keyId) {
     throw ValidationError.field('key_id', `key_id must be the recipient's current key (${keys.recipient.keyId}); fetch the public key again.`);
@@ -79,10 +91,10 @@ export function checkEncryptedSend(request: EncryptedSend, keys: { recipient: Kn
   const message_nonce = request.message_nonce ?? '';
   const encrypted_attachment = request.encrypted_attachment ?? '';
   const attachment_nonce = request.attachment_nonce ?? '';
-  checkPart('encrypted_message', encrypted_message, 'message_nonce', message_nonce);
-  const attachmentBytes = checkPart('encrypted_attachment', encrypted_attachment, 'attachment_nonce', attachment_nonce);
+  await checkPart('encrypted_message', encrypted_message, 'message_nonce', message_nonce);
+  const attachmentBytes = await checkPart('encrypted_attachment', encrypted_attachment, 'attachment_nonce', attachment_nonce);
   if (attachmentBytes > maxAttachmentBytes) throw new PayloadTooLarge(`Attachment is larger than the limit of ${maxAttachmentBytes} bytes.`);
-  if (encrypted_message === '' && encrypted_attachment === '') {
+  if (encrypted_message === '' && encrypted_attachment.length === 0) {
     throw ValidationError.field('encrypted_message', 'Provide encrypted_message or encrypted_attachment.');
   }
   return {

@@ -3,8 +3,8 @@
  * mailbox reads with keyset cursors. Only ciphertext is ever stored.
  */
 import type { Config } from '../config.ts';
-import { decodeStrictBase64, encodedLength } from '../crypto/base64.ts';
-import { encryptMessage } from '../crypto/hybrid.ts';
+import { decodedLengthOfBytes, decodeStrictBase64, encodedLength } from '../crypto/base64.ts';
+import { encryptMessage, type PlainAttachment } from '../crypto/hybrid.ts';
 import { checkEncryptedSend, CIPHERTEXT_FIELDS, type EncryptedSend } from './encrypted-send.ts';
 import type { Mailbox, Store } from '../store/index.ts';
 import { Forbidden, NotFound, PayloadTooLarge, ValidationError } from './errors.ts';
@@ -12,10 +12,14 @@ import type { Keyring } from './keyring.ts';
 import { MessageCache } from './message-cache.ts';
 import { messageView, type MessageView, type UserView } from './views.ts';
 
-/** A send body: plaintext fields (original API) or the ciphertext fields of EncryptedSend. */
+/**
+ * A send body: plaintext fields (original API) or the ciphertext fields of
+ * EncryptedSend. A large base64 value arrives as its ASCII bytes
+ * (http/large-json.ts) and is never turned into a string.
+ */
 export interface SendRequest extends EncryptedSend {
   message?: string;
-  attachment_data?: string;
+  attachment_data?: string | Buffer;
 }
 
 export interface ListRequest {
@@ -61,12 +65,12 @@ export class Mail {
     const [recipientKey, senderKey] = await Promise.all([this.#keyring.currentKey(recipient.id), this.#keyring.currentKey(sender.id)]);
     const ciphertext = plain
       ? {
-          ...encryptMessage(plain, { recipient: recipientKey.publicKey, sender: senderKey.publicKey }),
+          ...(await encryptMessage(plain, { recipient: recipientKey.publicKey, sender: senderKey.publicKey })) ?? invalidAttachment(),
           key_id: recipientKey.keyId,
           sender_key_id: senderKey.keyId,
         }
-      : checkEncryptedSend(request, { recipient: recipientKey, sender: senderKey }, this.#config.maxAttachmentBytes);
-    const hasAttachment = ciphertext.encrypted_attachment !== '';
+      : await checkEncryptedSend(request, { recipient: recipientKey, sender: senderKey }, this.#config.maxAttachmentBytes);
+    const hasAttachment = ciphertext.encrypted_attachment.length > 0;
     const row = {
       sender_id: sender.id,
       recipient_id: recipient.id,
@@ -80,7 +84,7 @@ export class Mail {
     return this.#cache.remember(messageView({ ...row, id, sender_username: sender.username, recipient_username: recipient.username }));
   }
 
-  #plaintextOf(request: SendRequest): { text: string; attachment: Buffer | null } {
+  #plaintextOf(request: SendRequest): { text: string; attachment: PlainAttachment | null } {
     const text = request.message ?? '';
     const attachment = this.#decodeAttachment(request.attachment_data ?? '');
     if (text === '' && attachment === null) {
@@ -124,16 +128,26 @@ export class Mail {
     return ids.flatMap((id) => found.get(id) ?? []);
   }
 
-  #decodeAttachment(data: string): Buffer | null {
-    if (data === '') return null;
+  #decodeAttachment(data: string | Buffer): PlainAttachment | null {
+    if (data.length === 0) return null;
     const limit = this.#config.maxAttachmentBytes;
     // Length first: an oversized attachment is refused without decoding it.
     if (data.length > encodedLength(limit) + 4) throw tooLarge(limit);
+    if (Buffer.isBuffer(data)) {
+      // Large: decoded slice by slice while it is encrypted.
+      if (data.length % 4 !== 0) invalidAttachment();
+      if (decodedLengthOfBytes(data) > limit) throw tooLarge(limit);
+      return { base64: data };
+    }
     const bytes = decodeStrictBase64(data);
-    if (!bytes) throw ValidationError.field('attachment_data', 'attachment_data must be standard base64 with padding.');
+    if (!bytes) invalidAttachment();
     if (bytes.length > limit) throw tooLarge(limit);
     return bytes;
   }
+}
+
+function invalidAttachment(): never {
+  throw ValidationError.field('attachment_data', 'attachment_data must be standard base64 with padding.');
 }
 
 function tooLarge(limit: number): PayloadTooLarge {

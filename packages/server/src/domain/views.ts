@@ -2,8 +2,14 @@
 import type { MessageRow, UserKeyRow } from '../store/index.ts';
 
 /** The API's objects are defined once, in the protocol package every client shares. */
-export type { Envelope as EnvelopeView, Message as MessageView, PublicKeyEntry as PublicKeyView, Session as SessionView, User as UserView } from '@securechat/protocol';
-import type { Envelope as EnvelopeView, Message as MessageView } from '@securechat/protocol';
+export type { Envelope as EnvelopeView, PublicKeyEntry as PublicKeyView, Session as SessionView, User as UserView } from '@securechat/protocol';
+import type { Envelope as EnvelopeView, Message } from '@securechat/protocol';
+
+/** From this size on, an attachment's base64 stays bytes all the way into the response (http/message-json.ts). */
+export const LARGE_ATTACHMENT_CHARS = 1024 * 1024;
+
+/** A Message; a large attachment's base64 is kept as its ASCII bytes. */
+export type MessageView = Omit<Message, 'encrypted_attachment'> & { encrypted_attachment: string | Buffer };
 
 export function envelopeView(key: UserKeyRow): EnvelopeView {
   return {
@@ -17,13 +23,14 @@ export function envelopeView(key: UserKeyRow): EnvelopeView {
   };
 }
 
-export function messageView(row: MessageRow): MessageView {
+export function messageView(row: Omit<MessageRow, 'encrypted_attachment'> & { encrypted_attachment: string | Buffer }): MessageView {
+  const attachment = row.encrypted_attachment;
   return {
     id: row.id,
     sender: { id: row.sender_id, username: row.sender_username },
     recipient: { id: row.recipient_id, username: row.recipient_username },
     encrypted_message: row.encrypted_message,
-    encrypted_attachment: row.encrypted_attachment,
+    encrypted_attachment: typeof attachment === 'string' || attachment.length >= LARGE_ATTACHMENT_CHARS ? attachment : attachment.toString('latin1'),
     attachment_name: row.attachment_name,
     attachment_mime: row.attachment_mime,
     encrypted_symmetric_key: row.encrypted_symmetric_key,

@@ -3,60 +3,66 @@
  * so each view is serialised once and its JSON reused for every later page
  * that contains it. A view's JSON has exactly the fields of the Message
  * schema, which still documents the response in OpenAPI.
+ *
+ * A large attachment's base64 is held as bytes (domain/views.ts). It is
+ * strict base64 — ASCII, nothing to escape — so its JSON is the rest of the
+ * view serialised around an empty attachment, with the bytes sent in between
+ * as they are: no 25 MiB string, no copy.
  */
 import type { FastifyReply } from 'fastify';
+import { Readable } from 'node:stream';
 import type { MessageView } from '../domain/views.ts';
+import { releaseMemorySoon } from '../release-memory.ts';
 
 const serialised = new WeakMap<MessageView, Buffer>();
 const OPEN = Buffer.from('[');
 const COMMA = Buffer.from(',');
 const CLOSE = Buffer.from(']');
-
-/** Attachments from this size on are written straight into the JSON bytes. */
-const SPLICE_FROM_CHARS = 1024 * 1024;
 const ATTACHMENT_FIELD = '"encrypted_attachment":"';
+const JSON_TYPE = 'application/json; charset=utf-8';
 
-/**
- * UTF-8 JSON of a view. A large attachment is strict base64 (ASCII, nothing
- * to escape), so instead of running it through JSON.stringify and then
- * encoding the result — two more full-size copies and a scan — its characters
- * are written once into a buffer allocated at the final size.
- */
-export function encodeMessageJson(view: MessageView): Buffer {
+/** UTF-8 JSON of a view, as one buffer or, around a large attachment, as head, attachment bytes and tail. */
+export function encodeMessageJson(view: MessageView): Buffer[] {
   const attachment = view.encrypted_attachment;
-  if (attachment.length < SPLICE_FROM_CHARS) return Buffer.from(JSON.stringify(view), 'utf8');
+  if (typeof attachment === 'string') return [Buffer.from(JSON.stringify(view), 'utf8')];
   const rest = JSON.stringify({ ...view, encrypted_attachment: '' });
   // The first unescaped occurrence is the property itself: inside string values quotes are escaped.
   const at = rest.indexOf(ATTACHMENT_FIELD) + ATTACHMENT_FIELD.length;
-  const head = Buffer.from(rest.slice(0, at), 'utf8');
-  const tail = Buffer.from(rest.slice(at), 'utf8');
-  const out = Buffer.allocUnsafe(head.length + attachment.length + tail.length);
-  head.copy(out, 0);
-  out.write(attachment, head.length, 'latin1');
-  tail.copy(out, head.length + attachment.length);
-  return out;
+  return [Buffer.from(rest.slice(0, at), 'utf8'), attachment, Buffer.from(rest.slice(at), 'utf8')];
 }
 
-/** A view's JSON bytes: encoded once, then only copied into responses. */
-function messageJson(view: MessageView): Buffer {
+/** A view's JSON: a small one is encoded once, then only copied into responses. */
+function messageJson(view: MessageView): Buffer[] {
   let json = serialised.get(view);
   if (json === undefined) {
-    json = encodeMessageJson(view);
+    const parts = encodeMessageJson(view);
+    if (parts.length > 1) return parts;
+    json = parts[0]!;
     serialised.set(view, json);
   }
-  return json;
+  return [json];
+}
+
+/** Writes the parts one after another, without joining them; then frees what the large message left behind. */
+function streamParts(reply: FastifyReply, parts: Buffer[]): FastifyReply {
+  const length = parts.reduce((total, part) => total + part.length, 0);
+  reply.raw.once('close', releaseMemorySoon);
+  return reply.type(JSON_TYPE).header('content-length', length).send(Readable.from(parts));
 }
 
 export function sendMessage(reply: FastifyReply, status: number, view: MessageView): FastifyReply {
-  return reply.code(status).type('application/json; charset=utf-8').send(messageJson(view));
+  const parts = messageJson(view);
+  reply.code(status);
+  return parts.length === 1 ? reply.type(JSON_TYPE).send(parts[0]) : streamParts(reply, parts);
 }
 
 export function sendMessages(reply: FastifyReply, views: MessageView[]): FastifyReply {
   const parts: Buffer[] = [OPEN];
   views.forEach((view, i) => {
     if (i > 0) parts.push(COMMA);
-    parts.push(messageJson(view));
+    parts.push(...messageJson(view));
   });
   parts.push(CLOSE);
-  return reply.type('application/json; charset=utf-8').send(Buffer.concat(parts));
+  const large = views.some((view) => typeof view.encrypted_attachment !== 'string');
+  return large ? streamParts(reply, parts) : reply.type(JSON_TYPE).send(Buffer.concat(parts));
 }

@@ -6,12 +6,21 @@
 import type { Sqlite } from './database.ts';
 import { GroupCommit } from './group-commit.ts';
 import type { MessageRow, NewMessage } from './schema.ts';
-import { WriterThread } from './writer-thread.ts';
+import { WriterThread, type WriterStatements } from './writer-thread.ts';
 
 interface RowWriter {
   insert(row: NewMessage): Promise<number>;
+  /** A large attachment's bytes, read where it does not block the event loop. */
+  read(id: number): Promise<Buffer | null>;
   close(): Promise<void>;
 }
+
+/**
+ * Attachments from this many bytes on are read separately, off the event
+ * loop (writer-thread.ts). octet_length() of a TEXT value comes from the row
+ * header, so checking it does not load the value.
+ */
+const LARGE_ATTACHMENT_OCTETS = 1024 * 1024;
 
 export type Mailbox = 'inbox' | 'sent';
 
@@ -25,16 +34,19 @@ export interface MailboxPage {
   afterId?: number;
 }
 
-const SELECT_WITH_USERNAMES = `
-  SELECT m.*, s.username AS sender_username, r.username AS recipient_username
-  FROM messages m
-  JOIN users s ON s.id = m.sender_id
-  JOIN users r ON r.id = m.recipient_id`;
-
 const COLUMNS = [
   'sender_id', 'recipient_id', 'key_id', 'sender_key_id', 'encrypted_symmetric_key', 'sender_encrypted_symmetric_key', 'encrypted_message',
   'message_nonce', 'encrypted_attachment', 'attachment_nonce', 'attachment_name', 'attachment_mime', 'has_attachment', 'sent_at',
 ] as const;
+
+// The attachment is read as bytes (see MessageRow), so a large one never becomes a string; a large one is left NULL here and read separately.
+const SELECT_WITH_USERNAMES = `
+  SELECT m.id, ${COLUMNS.filter((c) => c !== 'encrypted_attachment').map((c) => 'm.' + c).join(', ')},
+    CASE WHEN octet_length(m.encrypted_attachment) < ${LARGE_ATTACHMENT_OCTETS} THEN CAST(m.encrypted_attachment AS BLOB) END AS encrypted_attachment,
+    s.username AS sender_username, r.username AS recipient_username
+  FROM messages m
+  JOIN users s ON s.id = m.sender_id
+  JOIN users r ON r.id = m.recipient_id`;
 
 export class MessageRepository {
   readonly #writer: RowWriter;
@@ -42,9 +54,12 @@ export class MessageRepository {
   readonly #pages;
 
   constructor(sqlite: Sqlite) {
-    const insertSql = `INSERT INTO messages (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => '@' + c).join(', ')})`;
-    this.#writer = sqlite.memory ? inThreadWriter(sqlite, insertSql) : new WriterThread(sqlite.name, insertSql);
-    this.#byIds = sqlite.prepare<[string], MessageRow>(`${SELECT_WITH_USERNAMES} WHERE m.id IN (SELECT value FROM json_each(?))`);
+    // A large attachment arrives as ASCII bytes; CAST stores it as TEXT like every other (in place, no copy).
+    const values = COLUMNS.map((c) => (c === 'encrypted_attachment' ? `CAST(@${c} AS TEXT)` : '@' + c));
+    const insertSql = `INSERT INTO messages (${COLUMNS.join(', ')}) VALUES (${values.join(', ')})`;
+    const statements = { insertSql, readSql: 'SELECT CAST(encrypted_attachment AS BLOB) FROM messages WHERE id = ?' };
+    this.#writer = sqlite.memory ? inThreadWriter(sqlite, statements) : new WriterThread(sqlite.name, statements);
+    this.#byIds = sqlite.prepare<[string], Omit<MessageRow, 'encrypted_attachment'> & { encrypted_attachment: Buffer | null }>(`${SELECT_WITH_USERNAMES} WHERE m.id IN (SELECT value FROM json_each(?))`);
     // Pages read ids only: answered from the index alone, without touching message rows.
     const page = (owner: string, where: string, order: 'ASC' | 'DESC') =>
       sqlite
@@ -68,7 +83,15 @@ export class MessageRepository {
 
   /** Rows for these ids, in no particular order; absent ids are skipped. */
   async findByIds(ids: number[]): Promise<MessageRow[]> {
-    return ids.length === 0 ? [] : this.#byIds.all(JSON.stringify(ids));
+    if (ids.length === 0) return [];
+    const rows = this.#byIds.all(JSON.stringify(ids));
+    return Promise.all(rows.map(async (row) => ({ ...row, encrypted_attachment: row.encrypted_attachment ?? (await this.#readLarge(row.id)) })));
+  }
+
+  async #readLarge(id: number): Promise<Buffer> {
+    const bytes = await this.#writer.read(id);
+    if (!bytes) throw new Error(`message ${id} vanished while being read`);
+    return bytes;
   }
 
   /** The ids of one mailbox page, in page order. */
@@ -79,9 +102,10 @@ export class MessageRepository {
   }
 }
 
-/** An in-memory database has one connection only: group commit on the event loop. */
-function inThreadWriter(sqlite: Sqlite, insertSql: string): RowWriter {
-  const insert = sqlite.prepare(insertSql);
+/** An in-memory database has one connection only: group commit and reads on the event loop. */
+function inThreadWriter(sqlite: Sqlite, statements: WriterStatements): RowWriter {
+  const insert = sqlite.prepare(statements.insertSql);
+  const read = sqlite.prepare<[number], Buffer>(statements.readSql).pluck();
   const commits = new GroupCommit(sqlite, (row: NewMessage) => Number(insert.run(row).lastInsertRowid));
-  return { insert: (row) => commits.submit(row), close: async () => {} };
+  return { insert: (row) => commits.submit(row), read: async (id) => read.get(id) ?? null, close: async () => {} };
 }

@@ -1,5 +1,5 @@
 /** Table types for Kysely. Binary values are stored as their base64 text, as served. */
-import type { Generated, Insertable, Selectable } from 'kysely';
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
 export interface UsersTable {
   id: Generated<number>;
@@ -46,7 +46,8 @@ export interface MessagesTable {
   sender_encrypted_symmetric_key: string;
   encrypted_message: string;
   message_nonce: string;
-  encrypted_attachment: string;
+  /** TEXT (base64); a large value is inserted from its ASCII bytes, see store/messages.ts */
+  encrypted_attachment: ColumnType<string, string | Buffer, string>;
   attachment_nonce: string;
   attachment_name: string;
   attachment_mime: string;
@@ -65,4 +66,9 @@ export type UserRow = Selectable<UsersTable>;
 export type UserKeyRow = Selectable<UserKeysTable>;
 export type SessionRow = Selectable<SessionsTable>;
 export type NewMessage = Insertable<MessagesTable>;
-export type MessageRow = Selectable<MessagesTable> & { sender_username: string; recipient_username: string };
+/** A message as the repository reads it: the attachment's base64 as ASCII bytes, so a large one never becomes a string. */
+export type MessageRow = Omit<Selectable<MessagesTable>, 'encrypted_attachment'> & {
+  encrypted_attachment: Buffer;
+  sender_username: string;
+  recipient_username: string;
+};

@@ -14,12 +14,14 @@
  * - a failing batch is retried row by row on the thread, so one bad row fails
  *   alone.
  *
- * Reads stay on the main connection: in WAL mode they never wait for the
- * writer and see every committed row. An in-memory database cannot be shared
- * between connections; it uses the in-thread GroupCommit instead.
+ * Reading a large attachment is just as slow, so the thread does that too
+ * and hands the bytes over without copying them. Other reads stay on the
+ * main connection: in WAL mode they never wait for the writer and see every
+ * committed row. An in-memory database cannot be shared between connections;
+ * it uses the in-thread GroupCommit instead.
  *
  * @example
- * const writer = new WriterThread('./data/securechat.db', 'INSERT INTO t (v) VALUES (@v)');
+ * const writer = new WriterThread('./data/securechat.db', { insertSql: 'INSERT INTO t (v) VALUES (@v)', readSql: 'SELECT v FROM t WHERE id = ?' });
  * const id = await writer.insert({ v: 'x' });
  */
 import { Worker } from 'node:worker_threads';
@@ -30,21 +32,30 @@ interface Pending {
   reject(error: Error): void;
 }
 
-type Result = { id: number } | { error: string };
+type InsertResult = { id: number } | { error: string };
+
+export interface WriterStatements {
+  /** an INSERT with named parameters */
+  insertSql: string;
+  /** a SELECT of one BLOB by id */
+  readSql: string;
+}
 
 const WORKER_URL = new URL('./writer-thread-worker.mjs', import.meta.url);
 
 export class WriterThread {
   readonly #worker: Worker;
   #queue: Pending[] = [];
-  #inFlight: Pending[] | null = null;
+  #batchInFlight = false;
+  /** Callbacks for the replies still due, in order: the thread answers messages one at a time. */
+  #awaiting: Array<{ resolve(reply: unknown): void; reject(error: Error): void }> = [];
   #failure: Error | null = null;
   #drained: (() => void) | null = null;
 
-  constructor(path: string, insertSql: string) {
-    this.#worker = new Worker(WORKER_URL, { workerData: { path, insertSql } });
-    this.#worker.unref(); // only pending writes keep the process alive
-    this.#worker.on('message', (results: Result[]) => this.#settle(results));
+  constructor(path: string, statements: WriterStatements) {
+    this.#worker = new Worker(WORKER_URL, { workerData: { path, ...statements } });
+    this.#worker.unref(); // only pending work keeps the process alive
+    this.#worker.on('message', (reply: unknown) => this.#answer(reply));
     this.#worker.on('error', (error) => this.#fail(error));
     this.#worker.on('exit', () => this.#fail(new Error('the database writer thread has stopped')));
   }
@@ -54,37 +65,57 @@ export class WriterThread {
     if (this.#failure) return Promise.reject(this.#failure);
     return new Promise((resolve, reject) => {
       // Rows from the same event-loop turn go out together.
-      if (this.#queue.push({ row, resolve, reject }) === 1 && !this.#inFlight) setImmediate(() => this.#send());
+      if (this.#queue.push({ row, resolve, reject }) === 1 && !this.#batchInFlight) setImmediate(() => this.#sendBatch());
+    });
+  }
+
+  /** The bytes the read statement selects for this id, or null. */
+  read(id: number): Promise<Buffer | null> {
+    return this.#request({ kind: 'read', id }).then((reply) => {
+      const bytes = reply as Uint8Array | null;
+      return bytes ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length) : null;
     });
   }
 
   /** Commits what is queued, then stops the thread. */
   async close(): Promise<void> {
-    if (this.#inFlight || this.#queue.length > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
+    if (this.#awaiting.length > 0 || this.#queue.length > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
     if (this.#failure) return;
     const exited = new Promise((resolve) => this.#worker.once('exit', resolve));
-    this.#worker.postMessage('close');
+    this.#worker.postMessage({ kind: 'close' });
     await exited;
   }
 
-  #send(): void {
-    if (this.#inFlight || this.#queue.length === 0) return;
-    this.#inFlight = this.#queue;
-    this.#queue = [];
-    this.#worker.ref();
-    this.#worker.postMessage(this.#inFlight.map((pending) => pending.row));
+  #request(message: object): Promise<unknown> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    return new Promise((resolve, reject) => {
+      this.#awaiting.push({ resolve, reject });
+      this.#worker.ref();
+      this.#worker.postMessage(message);
+    });
   }
 
-  #settle(results: Result[]): void {
-    const batch = this.#inFlight ?? [];
-    this.#inFlight = null;
-    batch.forEach((pending, i) => {
-      const result = results[i]!;
-      if ('id' in result) pending.resolve(result.id);
-      else pending.reject(new Error(result.error));
-    });
-    if (this.#queue.length > 0) this.#send();
-    else {
+  #sendBatch(): void {
+    if (this.#batchInFlight || this.#queue.length === 0) return;
+    const batch = this.#queue;
+    this.#queue = [];
+    this.#batchInFlight = true;
+    this.#request({ kind: 'insert', rows: batch.map((pending) => pending.row) }).then(
+      (results) => {
+        (results as InsertResult[]).forEach((result, i) => {
+          if ('id' in result) batch[i]!.resolve(result.id);
+          else batch[i]!.reject(new Error(result.error));
+        });
+        this.#batchInFlight = false;
+        this.#sendBatch();
+      },
+      (error: Error) => batch.forEach((pending) => pending.reject(error)),
+    );
+  }
+
+  #answer(reply: unknown): void {
+    this.#awaiting.shift()?.resolve(reply);
+    if (this.#awaiting.length === 0 && this.#queue.length === 0) {
       this.#worker.unref();
       this.#drained?.();
       this.#drained = null;
@@ -93,8 +124,9 @@ export class WriterThread {
 
   #fail(error: Error): void {
     this.#failure ??= error;
-    for (const pending of [...(this.#inFlight ?? []), ...this.#queue]) pending.reject(this.#failure);
-    this.#inFlight = null;
+    for (const waiting of this.#awaiting) waiting.reject(this.#failure);
+    for (const pending of this.#queue) pending.reject(this.#failure);
+    this.#awaiting = [];
     this.#queue = [];
     this.#drained?.();
     this.#drained = null;
