@@ -9,11 +9,6 @@ export async function post(url: string, path: string, body: unknown, token?: str
   return res.json();
 }
 
-export async function get(url: string, path: string, token: string): Promise<{ status: number; body: any }> {
-  const res = await fetch(url + path, { headers: { 'x-auth-token': token } });
-  return { status: res.status, body: await res.json() };
-}
-
 export interface BenchUser {
   username: string;
   token: string;
