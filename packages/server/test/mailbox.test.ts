@@ -96,6 +96,24 @@ describe('GET /api/messages/', () => {
   });
 });
 
+describe('pages asked for again', () => {
+  it('show a new message at once, to both parties, whatever page was asked for before', async () => {
+    const own = await startApp();
+    const [carol, dave] = await Promise.all([register(own.app), register(own.app)]);
+    const page = async (who: Account, query: string) =>
+      (await call(own.app, 'GET', `/api/messages/${query}`, { token: who.token })).json().map((m: { id: number }) => m.id);
+    const first = (await send(own.app, carol, { recipient: dave.username, message: 'one' })).id;
+    const queries = ['', '?limit=1', `?after_id=${first}`, '?direction=sent'];
+    const before = await Promise.all(queries.map((q) => page(dave, q)).concat(queries.map((q) => page(carol, q))));
+    expect(before).toEqual([[first], [first], [], [], [], [], [], [first]]);
+
+    const second = (await send(own.app, carol, { recipient: dave.username, message: 'two' })).id;
+    const after = await Promise.all(queries.map((q) => page(dave, q)).concat(queries.map((q) => page(carol, q))));
+    expect(after).toEqual([[second, first], [second], [second], [], [], [], [], [second, first]]);
+    await own.close();
+  });
+});
+
 describe('GET /api/messages/{id}/', () => {
   it('shows a message to its recipient and its sender', async () => {
     for (const who of [alice, bob]) {

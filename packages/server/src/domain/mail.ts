@@ -10,6 +10,7 @@ import type { Mailbox, Store } from '../store/index.ts';
 import { Forbidden, NotFound, PayloadTooLarge, ValidationError } from './errors.ts';
 import type { Keyring } from './keyring.ts';
 import { MessageCache } from './message-cache.ts';
+import { PageCache } from './page-cache.ts';
 import { messageView, type MessageView, type UserView } from './views.ts';
 
 /**
@@ -40,6 +41,7 @@ export class Mail {
   readonly #keyring: Keyring;
   readonly #config: Config;
   readonly #cache = new MessageCache();
+  readonly #pages = new PageCache<MessagePage>();
 
   constructor(store: Store, keyring: Keyring, config: Config) {
     this.#store = store;
@@ -81,6 +83,8 @@ export class Mail {
       sent_at: new Date().toISOString(),
     };
     const id = await this.#store.messages.insert(row);
+    this.#pages.changed(sender.id);
+    this.#pages.changed(recipient.id);
     return this.#cache.remember(messageView({ ...row, id, sender_username: sender.username, recipient_username: recipient.username }));
   }
 
@@ -93,7 +97,18 @@ export class Mail {
     return { text, attachment };
   }
 
+  /** A mailbox page; the same page object while the mailbox is unchanged (http/message-json.ts keeps its encoding). */
   async list(user: UserView, request: ListRequest): Promise<MessagePage> {
+    const key = { userId: user.id, ...request };
+    const cached = this.#pages.get(key);
+    if (cached) return cached;
+    const version = this.#pages.versionOf(user.id);
+    const page = await this.#readPage(user, request);
+    this.#pages.set(key, version, page);
+    return page;
+  }
+
+  async #readPage(user: UserView, request: ListRequest): Promise<MessagePage> {
     // One extra id tells whether a next page exists.
     const ids = await this.#store.messages.listIds({
       userId: user.id,

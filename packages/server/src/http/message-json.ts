@@ -15,6 +15,8 @@ import type { MessageView } from '../domain/views.ts';
 import { releaseMemorySoon } from '../release-memory.ts';
 
 const serialised = new WeakMap<MessageView, Buffer>();
+/** Encoded pages, by the page's array: a cached page (domain/page-cache.ts) is the same array each time. */
+const serialisedPages = new WeakMap<MessageView[], Buffer>();
 const OPEN = Buffer.from('[');
 const COMMA = Buffer.from(',');
 const CLOSE = Buffer.from(']');
@@ -57,12 +59,16 @@ export function sendMessage(reply: FastifyReply, status: number, view: MessageVi
 }
 
 export function sendMessages(reply: FastifyReply, views: MessageView[]): FastifyReply {
+  const encoded = serialisedPages.get(views);
+  if (encoded) return reply.type(JSON_TYPE).send(encoded);
   const parts: Buffer[] = [OPEN];
   views.forEach((view, i) => {
     if (i > 0) parts.push(COMMA);
     parts.push(...messageJson(view));
   });
   parts.push(CLOSE);
-  const large = views.some((view) => typeof view.encrypted_attachment !== 'string');
-  return large ? streamParts(reply, parts) : reply.type(JSON_TYPE).send(Buffer.concat(parts));
+  if (views.some((view) => typeof view.encrypted_attachment !== 'string')) return streamParts(reply, parts);
+  const page = Buffer.concat(parts);
+  serialisedPages.set(views, page);
+  return reply.type(JSON_TYPE).send(page);
 }

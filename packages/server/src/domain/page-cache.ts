@@ -1,0 +1,67 @@
+/**
+ * Mailbox pages, remembered until the mailbox changes. A client polling its
+ * inbox asks for the same first page over and over; answering from memory
+ * skips the index query and, in http/message-json.ts, the page's encoding.
+ *
+ * Each user's mailbox has a version, bumped whenever a message to or from
+ * them is committed (messages are never edited or deleted). A page is stored
+ * under the version read before its query ran, and served only while that is
+ * still the version, so a page racing a send can be dropped but never served
+ * stale. This relies on the server owning its database, as it does.
+ *
+ * Bounded by count, least recently used first out.
+ */
+import type { Mailbox } from '../store/index.ts';
+import type { MessageView } from './views.ts';
+
+const MAX_PAGES = 2_000;
+
+export interface PageKey {
+  userId: number;
+  direction: Mailbox;
+  limit: number;
+  beforeId?: number;
+  afterId?: number;
+}
+
+interface Entry<P> {
+  version: number;
+  page: P;
+}
+
+export class PageCache<P extends { messages: MessageView[] }> {
+  readonly #versions = new Map<number, number>();
+  readonly #pages = new Map<string, Entry<P>>();
+
+  /** The user's mailbox version: read it before querying a page to store. */
+  versionOf(userId: number): number {
+    return this.#versions.get(userId) ?? 0;
+  }
+
+  get(key: PageKey): P | undefined {
+    const id = keyOf(key);
+    const entry = this.#pages.get(id);
+    if (!entry) return undefined;
+    this.#pages.delete(id);
+    if (entry.version !== this.versionOf(key.userId)) return undefined;
+    this.#pages.set(id, entry); // most recently used last
+    return entry.page;
+  }
+
+  set(key: PageKey, version: number, page: P): void {
+    if (version !== this.versionOf(key.userId)) return;
+    // A large attachment is streamed, not kept (domain/views.ts).
+    if (page.messages.some((message) => typeof message.encrypted_attachment !== 'string')) return;
+    if (this.#pages.size >= MAX_PAGES) this.#pages.delete(this.#pages.keys().next().value!);
+    this.#pages.set(keyOf(key), { version, page });
+  }
+
+  /** A message to or from this user was committed. */
+  changed(userId: number): void {
+    this.#versions.set(userId, this.versionOf(userId) + 1);
+  }
+}
+
+function keyOf({ userId, direction, limit, beforeId, afterId }: PageKey): string {
+  return `${userId}:${direction}:${limit}:${beforeId ?? ''}:${afterId ?? ''}`;
+}
