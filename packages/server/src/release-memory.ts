@@ -20,11 +20,17 @@ import { runInNewContext } from 'node:vm';
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as (() => void) | undefined;
 
+/** Smaller work leaves too little behind to be worth a full collection. */
+const RELEASE_FROM_BYTES = 4 * 1024 * 1024;
+
 let scheduled = false;
 
-/** Collects once the current I/O callbacks have run (several calls in a row collect once). */
-export function releaseMemorySoon(): void {
-  if (scheduled || !gc) return;
+/**
+ * After work on `bytes` bytes, collects once the current I/O callbacks have
+ * run (several calls in a row collect once).
+ */
+export function releaseMemorySoon(bytes: number): void {
+  if (bytes < RELEASE_FROM_BYTES || scheduled || !gc) return;
   scheduled = true;
   setImmediate(() => {
     scheduled = false;

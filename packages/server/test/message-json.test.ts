@@ -22,9 +22,14 @@ const view = (attachmentBytes: number): MessageView => ({
 });
 
 describe('encodeMessageJson', () => {
-  it('is byte-identical to JSON.stringify for an attachment held as a string', () => {
-    const v = view(10);
-    expect(Buffer.concat(encodeMessageJson(v)).equals(Buffer.from(JSON.stringify(v), 'utf8'))).toBe(true);
+  it.each([0, 10, 64 * 1024])('is one buffer, byte-identical to JSON.stringify, for a %i-byte attachment held as a string or as bytes', (size) => {
+    const v = view(size);
+    const expected = Buffer.from(JSON.stringify(v), 'utf8');
+    const asBytes = { ...v, encrypted_attachment: Buffer.from(v.encrypted_attachment as string, 'latin1') };
+    for (const parts of [encodeMessageJson(v), ...(size >= 1024 ? [encodeMessageJson(asBytes)] : [])]) {
+      expect(parts).toHaveLength(1);
+      expect(parts[0]!.equals(expected)).toBe(true);
+    }
   });
 
   it('splices a large attachment held as bytes between the rest of the JSON, byte-identical to JSON.stringify', () => {

@@ -7,6 +7,7 @@
 import { constants, createCipheriv, publicEncrypt, randomBytes, type KeyObject } from 'node:crypto';
 import { decodedLengthOfBytes, decodeStrictBase64InSlices, encodedLength } from './base64.ts';
 import { releaseMemorySoon } from '../release-memory.ts';
+import { allocPassable } from '../shared-buffer.ts';
 import { NONCE_BYTES } from './keys.ts';
 
 const GCM_TAG_BYTES = 16;
@@ -17,7 +18,7 @@ export type PlainAttachment = Buffer | { base64: Buffer };
 export interface MessageCiphertext {
   encrypted_message: string;
   message_nonce: string;
-  /** base64; a large one as ASCII bytes in a shared buffer */
+  /** base64; a large one as ASCII bytes */
   encrypted_attachment: string | Buffer;
   attachment_nonce: string;
   encrypted_symmetric_key: string;
@@ -36,11 +37,11 @@ export function wrapKey(messageKey: Buffer, publicKey: KeyObject): string {
 /**
  * The ciphertext ‖ tag of an attachment given as base64 bytes, as base64
  * bytes, produced a slice at a time (decode → AES-GCM → encode) into one
- * shared buffer of the final size; null when the text is not strict base64.
+ * buffer of the final size; null when the text is not strict base64.
  */
 async function aesGcmOfBase64(key: Buffer, nonce: Buffer, base64: Buffer): Promise<Buffer | null> {
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
-  const out = Buffer.from(new SharedArrayBuffer(encodedLength(decodedLengthOfBytes(base64) + GCM_TAG_BYTES)));
+  const out = allocPassable(encodedLength(decodedLengthOfBytes(base64) + GCM_TAG_BYTES));
   let written = 0;
   let pending: Buffer = Buffer.alloc(0); // ciphertext not yet encoded: base64 encodes 3 bytes at a time
   const encode = (bytes: Buffer, final: boolean) => {
@@ -52,7 +53,7 @@ async function aesGcmOfBase64(key: Buffer, nonce: Buffer, base64: Buffer): Promi
   const valid = await decodeStrictBase64InSlices(base64, (bytes) => encode(cipher.update(bytes), false));
   if (!valid) return null;
   encode(Buffer.concat([cipher.final(), cipher.getAuthTag()]), true);
-  releaseMemorySoon(); // the slices' garbage, before the row is written
+  releaseMemorySoon(out.length); // the slices' garbage, before the row is written
   return written === out.length ? out : null;
 }
 

@@ -12,7 +12,7 @@
  * Bounded by count, least recently used first out.
  */
 import type { Mailbox } from '../store/index.ts';
-import type { MessageView } from './views.ts';
+import { hasLargeAttachment, type MessageView } from './views.ts';
 
 const MAX_PAGES = 2_000;
 
@@ -51,7 +51,7 @@ export class PageCache<P extends { messages: MessageView[] }> {
   set(key: PageKey, version: number, page: P): void {
     if (version !== this.versionOf(key.userId)) return;
     // A large attachment is streamed, not kept (domain/views.ts).
-    if (page.messages.some((message) => typeof message.encrypted_attachment !== 'string')) return;
+    if (page.messages.some(hasLargeAttachment)) return;
     if (this.#pages.size >= MAX_PAGES) this.#pages.delete(this.#pages.keys().next().value!);
     this.#pages.set(keyOf(key), { version, page });
   }

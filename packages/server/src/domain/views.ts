@@ -5,11 +5,17 @@ import type { MessageRow, UserKeyRow } from '../store/index.ts';
 export type { Envelope as EnvelopeView, PublicKeyEntry as PublicKeyView, Session as SessionView, User as UserView } from '@securechat/protocol';
 import type { Envelope as EnvelopeView, Message } from '@securechat/protocol';
 
-/** From this size on, an attachment's base64 stays bytes all the way into the response (http/message-json.ts). */
+/** From this size on, an attachment is streamed into responses rather than copied (http/message-json.ts). */
 export const LARGE_ATTACHMENT_CHARS = 1024 * 1024;
+/** Below this size an attachment's base64 is kept as a string; from it on, as its ASCII bytes. */
+const ATTACHMENT_BYTES_FROM = 1024;
 
-/** A Message; a large attachment's base64 is kept as its ASCII bytes. */
+/** A Message; an attachment's base64 may be kept as its ASCII bytes (it is spliced into JSON, never escaped). */
 export type MessageView = Omit<Message, 'encrypted_attachment'> & { encrypted_attachment: string | Buffer };
+
+export function hasLargeAttachment(view: MessageView): boolean {
+  return view.encrypted_attachment.length >= LARGE_ATTACHMENT_CHARS;
+}
 
 export function envelopeView(key: UserKeyRow): EnvelopeView {
   return {
@@ -30,7 +36,7 @@ export function messageView(row: Omit<MessageRow, 'encrypted_attachment'> & { en
     sender: { id: row.sender_id, username: row.sender_username },
     recipient: { id: row.recipient_id, username: row.recipient_username },
     encrypted_message: row.encrypted_message,
-    encrypted_attachment: typeof attachment === 'string' || attachment.length >= LARGE_ATTACHMENT_CHARS ? attachment : attachment.toString('latin1'),
+    encrypted_attachment: typeof attachment === 'string' || attachment.length >= ATTACHMENT_BYTES_FROM ? attachment : attachment.toString('latin1'),
     attachment_name: row.attachment_name,
     attachment_mime: row.attachment_mime,
     encrypted_symmetric_key: row.encrypted_symmetric_key,

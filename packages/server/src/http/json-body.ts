@@ -18,6 +18,7 @@ import { ValidationError } from '../domain/errors.ts';
 import type { App } from './context.ts';
 import { LARGE_BODY_BYTES, parseLargeJson } from './large-json.ts';
 import { releaseMemorySoon } from '../release-memory.ts';
+import { allocPassable } from '../shared-buffer.ts';
 
 type JsonParser = (text: string) => unknown;
 
@@ -59,8 +60,8 @@ export function useJsonBodies(app: App): void {
 
 /**
  * The body bytes, within the route's body limit. A large body with a known
- * length is written straight into one shared buffer of that length (shared so
- * that its parts can go to the writer thread without a copy).
+ * length is written straight into one buffer of that length (shared memory
+ * when very large, so that its parts go to the writer thread without a copy).
  */
 function readBody(request: FastifyRequest, payload: IncomingMessage): Promise<Buffer> {
   const limit = request.routeOptions.bodyLimit ?? Infinity;
@@ -68,7 +69,7 @@ function readBody(request: FastifyRequest, payload: IncomingMessage): Promise<Bu
   if (announced > limit) return Promise.reject(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
 
   return new Promise((resolve, reject) => {
-    const preallocated = announced >= LARGE_BODY_BYTES ? Buffer.from(new SharedArrayBuffer(announced)) : null;
+    const preallocated = announced >= LARGE_BODY_BYTES ? allocPassable(announced) : null;
     const chunks: Buffer[] = [];
     let received = 0;
     const stop = (error: Error) => {
@@ -83,7 +84,7 @@ function readBody(request: FastifyRequest, payload: IncomingMessage): Promise<Bu
         if (received + chunk.length > announced) return stop(new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH());
         chunk.copy(preallocated, received);
         // The socket's chunks are garbage once copied; collect them as they pile up.
-        if (Math.floor((received + chunk.length) / COLLECT_EVERY_BYTES) > Math.floor(received / COLLECT_EVERY_BYTES)) releaseMemorySoon();
+        if (Math.floor((received + chunk.length) / COLLECT_EVERY_BYTES) > Math.floor(received / COLLECT_EVERY_BYTES)) releaseMemorySoon(COLLECT_EVERY_BYTES);
       } else {
         chunks.push(chunk);
       }

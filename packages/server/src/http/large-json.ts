@@ -20,9 +20,9 @@
 import { randomBytes } from 'node:crypto';
 
 /** Bodies from this size on are parsed here. */
-export const LARGE_BODY_BYTES = 1024 * 1024;
-/** Strings from this size on are kept as bytes. */
-const LARGE_STRING_BYTES = 64 * 1024;
+export const LARGE_BODY_BYTES = 16 * 1024;
+/** Strings from this size on are kept as bytes: a 64 KiB attachment already costs more as strings (copies, escape scans, GC) than the cut. */
+const LARGE_STRING_BYTES = 16 * 1024;
 const LARGE_FIELDS = ['attachment_data', 'encrypted_attachment'] as const;
 type LargeField = (typeof LARGE_FIELDS)[number];
 

@@ -11,7 +11,7 @@
  */
 import type { FastifyReply } from 'fastify';
 import { Readable } from 'node:stream';
-import type { MessageView } from '../domain/views.ts';
+import { hasLargeAttachment, type MessageView } from '../domain/views.ts';
 import { releaseMemorySoon } from '../release-memory.ts';
 
 const serialised = new WeakMap<MessageView, Buffer>();
@@ -23,14 +23,32 @@ const CLOSE = Buffer.from(']');
 const ATTACHMENT_FIELD = '"encrypted_attachment":"';
 const JSON_TYPE = 'application/json; charset=utf-8';
 
-/** UTF-8 JSON of a view, as one buffer or, around a large attachment, as head, attachment bytes and tail. */
+/** Attachments from this size on are written into the JSON as they are. */
+const SPLICE_FROM_CHARS = 1024;
+
+/**
+ * UTF-8 JSON of a view: one buffer, or — around a large attachment held as
+ * bytes — head, attachment bytes and tail, so the attachment is never copied.
+ * An attachment is strict base64 (ASCII, nothing to escape), so rather than
+ * running it through JSON.stringify and then encoding the result — a scan
+ * and two more copies — the rest of the view is serialised around an empty
+ * attachment and its characters are written in between.
+ */
 export function encodeMessageJson(view: MessageView): Buffer[] {
   const attachment = view.encrypted_attachment;
-  if (typeof attachment === 'string') return [Buffer.from(JSON.stringify(view), 'utf8')];
+  if (typeof attachment === 'string' && attachment.length < SPLICE_FROM_CHARS) return [Buffer.from(JSON.stringify(view), 'utf8')];
   const rest = JSON.stringify({ ...view, encrypted_attachment: '' });
   // The first unescaped occurrence is the property itself: inside string values quotes are escaped.
   const at = rest.indexOf(ATTACHMENT_FIELD) + ATTACHMENT_FIELD.length;
-  return [Buffer.from(rest.slice(0, at), 'utf8'), attachment, Buffer.from(rest.slice(at), 'utf8')];
+  const head = Buffer.from(rest.slice(0, at), 'utf8');
+  const tail = Buffer.from(rest.slice(at), 'utf8');
+  if (Buffer.isBuffer(attachment) && hasLargeAttachment(view)) return [head, attachment, tail];
+  const out = Buffer.allocUnsafe(head.length + attachment.length + tail.length);
+  head.copy(out, 0);
+  if (typeof attachment === 'string') out.write(attachment, head.length, 'latin1');
+  else attachment.copy(out, head.length);
+  tail.copy(out, head.length + attachment.length);
+  return [out];
 }
 
 /** A view's JSON: a small one is encoded once, then only copied into responses. */
@@ -48,7 +66,7 @@ function messageJson(view: MessageView): Buffer[] {
 /** Writes the parts one after another, without joining them; then frees what the large message left behind. */
 function streamParts(reply: FastifyReply, parts: Buffer[]): FastifyReply {
   const length = parts.reduce((total, part) => total + part.length, 0);
-  reply.raw.once('close', releaseMemorySoon);
+  reply.raw.once('close', () => releaseMemorySoon(length));
   return reply.type(JSON_TYPE).header('content-length', length).send(Readable.from(parts));
 }
 
@@ -67,7 +85,7 @@ export function sendMessages(reply: FastifyReply, views: MessageView[]): Fastify
     parts.push(...messageJson(view));
   });
   parts.push(CLOSE);
-  if (views.some((view) => typeof view.encrypted_attachment !== 'string')) return streamParts(reply, parts);
+  if (views.some(hasLargeAttachment)) return streamParts(reply, parts);
   const page = Buffer.concat(parts);
   serialisedPages.set(views, page);
   return reply.type(JSON_TYPE).send(page);
