@@ -114,6 +114,21 @@ describe('pages asked for again', () => {
   });
 });
 
+describe('recipients', () => {
+  it('a name unknown at one send is found once registered, in any case', async () => {
+    const own = await startApp();
+    const sender = await register(own.app);
+    const name = uniqueName('late');
+    const before = await call(own.app, 'POST', '/api/messages/send/', { token: sender.token, body: { recipient: name, message: 'hi' } });
+    expect(before.statusCode).toBe(400);
+    expect(before.json().errors).toHaveProperty('recipient');
+    const late = await register(own.app, name);
+    const sent = await send(own.app, sender, { recipient: name.toUpperCase(), message: 'hi' });
+    expect(sent.recipient).toEqual({ id: late.id, username: name });
+    await own.close();
+  });
+});
+
 describe('GET /api/messages/{id}/', () => {
   it('shows a message to its recipient and its sender', async () => {
     for (const who of [alice, bob]) {

@@ -61,7 +61,7 @@ export class Mail {
       });
     }
     const plain = encrypted ? null : this.#plaintextOf(request);
-    const recipient = await this.#store.users.findByUsername(request.recipient);
+    const recipient = await this.#store.users.findIdentity(request.recipient);
     if (!recipient) throw ValidationError.field('recipient', 'Unknown recipient.');
 
     const [recipientKey, senderKey] = await Promise.all([this.#keyring.currentKey(recipient.id), this.#keyring.currentKey(sender.id)]);

@@ -24,7 +24,16 @@ const PUBLIC_KEYS = `
   SELECT u.id, u.username, k.public_key, k.key_id
   FROM users u JOIN user_keys k ON k.user_id = u.id AND k.key_id = u.current_key_id`;
 
+export interface UserIdentity {
+  id: number;
+  username: string;
+}
+
+const MAX_IDENTITIES = 100_000;
+
 export class UserRepository {
+  readonly #identities = new Map<string, UserIdentity>();
+  readonly #identityByUsername;
   readonly #byUsername;
   readonly #currentKeyId;
   readonly #publicKey;
@@ -39,6 +48,7 @@ export class UserRepository {
 
   constructor(sqlite: Sqlite) {
     this.#byUsername = sqlite.prepare<[string], UserRow>('SELECT * FROM users WHERE username_lower = ?');
+    this.#identityByUsername = sqlite.prepare<[string], UserIdentity>('SELECT id, username FROM users WHERE username_lower = ?');
     this.#currentKeyId = sqlite.prepare<[number], number>('SELECT current_key_id FROM users WHERE id = ?').pluck();
     this.#publicKey = sqlite.prepare<[number, number], string>('SELECT public_key FROM user_keys WHERE user_id = ? AND key_id = ?').pluck();
     this.#currentKey = sqlite.prepare<[number], UserKeyRow>(
@@ -100,6 +110,23 @@ export class UserRepository {
 
   async findByUsername(username: string): Promise<UserRow | undefined> {
     return this.#byUsername.get(username.toLowerCase());
+  }
+
+  /**
+   * A user's id and username, by username (ignoring case). Both never change
+   * and users are never deleted, so a found identity is remembered for good
+   * (bounded); an unknown name is not, as it may be registered any moment.
+   */
+  async findIdentity(username: string): Promise<UserIdentity | undefined> {
+    const key = username.toLowerCase();
+    let identity = this.#identities.get(key);
+    if (!identity) {
+      identity = this.#identityByUsername.get(key);
+      if (!identity) return undefined;
+      if (this.#identities.size >= MAX_IDENTITIES) this.#identities.delete(this.#identities.keys().next().value!);
+      this.#identities.set(key, identity);
+    }
+    return identity;
   }
 
   /** Creates the user with key version 1; throws a unique violation if the name is taken. */
