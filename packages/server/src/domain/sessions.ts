@@ -50,7 +50,7 @@ export class Sessions {
     if (!found) throw new Unauthorized('Invalid token.');
     if (found.session.expires_at <= now.toISOString()) throw new Unauthorized('Token has expired.');
     if (now.getTime() - Date.parse(found.session.last_used_at) > TOUCH_INTERVAL_MS) {
-      await this.#store.sessions.touch(found.session.id, now.toISOString());
+      await this.#store.sessions.touch(found.session, now.toISOString());
     }
     return { user: found.user, sessionId: found.session.id };
   }

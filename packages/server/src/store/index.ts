@@ -12,6 +12,7 @@
 import { sql } from 'kysely';
 import { openDatabase, type Db } from './database.ts';
 import { MessageRepository } from './messages.ts';
+import { SessionCache } from './session-cache.ts';
 import { SessionRepository } from './sessions.ts';
 import { UserRepository } from './users.ts';
 
@@ -29,10 +30,11 @@ export interface Store {
 export async function openStore(databaseUrl: string): Promise<Store> {
   const { sqlite, db } = await openDatabase(databaseUrl);
   const messages = new MessageRepository(sqlite);
+  const sessionCache = new SessionCache();
   return Object.freeze({
     db,
-    users: new UserRepository(sqlite),
-    sessions: new SessionRepository(sqlite),
+    users: new UserRepository(sqlite, sessionCache),
+    sessions: new SessionRepository(sqlite, sessionCache),
     messages,
     async ping() {
       await sql`SELECT 1`.execute(db);

@@ -1,6 +1,7 @@
 /** Users and their key versions, with prepared statements and synchronous transactions. */
 import type { Sqlite } from './database.ts';
 import type { UserKeyRow, UserRow } from './schema.ts';
+import type { SessionCache } from './session-cache.ts';
 
 export type NewKeyVersion = Omit<UserKeyRow, 'user_id' | 'key_id' | 'created_at'>;
 
@@ -46,7 +47,10 @@ export class UserRepository {
   readonly #addKeyVersion;
   readonly #replaceSecrets;
 
-  constructor(sqlite: Sqlite) {
+  readonly #sessionCache: SessionCache;
+
+  constructor(sqlite: Sqlite, sessionCache: SessionCache) {
+    this.#sessionCache = sessionCache;
     this.#byUsername = sqlite.prepare<[string], UserRow>('SELECT * FROM users WHERE username_lower = ?');
     this.#identityByUsername = sqlite.prepare<[string], UserIdentity>('SELECT id, username FROM users WHERE username_lower = ?');
     this.#currentKeyId = sqlite.prepare<[number], number>('SELECT current_key_id FROM users WHERE id = ?').pluck();
@@ -145,6 +149,7 @@ export class UserRepository {
    */
   async replaceSecrets(change: { userId: number; passwordHash: string; envelopes: ResealedEnvelope[]; keepSessionId: number }): Promise<void> {
     this.#replaceSecrets(change);
+    this.#sessionCache.clear(); // the other sessions are gone
   }
 
   async currentKeyId(userId: number): Promise<number | undefined> {
