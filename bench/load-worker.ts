@@ -27,7 +27,12 @@ function request(): autocannon.Request {
         },
       };
     case 'get':
-      return { method: 'GET', path: spec.path, headers: { 'x-auth-token': spec.tokens![0]! } };
+      return {
+        method: 'GET',
+        path: spec.path,
+        headers: { 'x-auth-token': spec.tokens![0]! },
+        ...(spec.paths ? { setupRequest: (req: autocannon.Request) => ({ ...req, path: pick(spec.paths!) }) } : {}),
+      };
     case 'register':
       return {
         method: 'POST',

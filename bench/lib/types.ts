@@ -10,6 +10,8 @@ export interface LoadSpec {
   /** a fixed number of requests instead of `duration` (CPU per request is then exact) */
   amount?: number;
   tokens?: string[];
+  /** for `get`: paths to pick from at random per request, instead of `path` */
+  paths?: string[];
   recipients?: string[];
   text?: string;
   /** base64 */
