@@ -10,6 +10,9 @@ const spec = JSON.parse(process.argv[2]!) as LoadSpec;
 let counter = 0;
 const pick = <T>(list: T[]): T => list[Math.floor(Math.random() * list.length)]!;
 const runTag = Math.random().toString(36).slice(2, 8);
+const randomInt = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1));
+const randomPage = ({ newestId, span, minLimit, maxLimit }: NonNullable<LoadSpec['randomPages']>) =>
+  `${spec.path}?before_id=${newestId + 1 - randomInt(0, span - 1)}&limit=${randomInt(minLimit, maxLimit)}`;
 
 function request(): autocannon.Request {
   switch (spec.kind) {
@@ -31,7 +34,7 @@ function request(): autocannon.Request {
         method: 'GET',
         path: spec.path,
         headers: { 'x-auth-token': spec.tokens![0]! },
-        ...(spec.paths ? { setupRequest: (req: autocannon.Request) => ({ ...req, path: pick(spec.paths!) }) } : {}),
+        ...(spec.randomPages ? { setupRequest: (req: autocannon.Request) => ({ ...req, path: randomPage(spec.randomPages!) }) } : {}),
       };
     case 'register':
       return {

@@ -10,8 +10,8 @@ export interface LoadSpec {
   /** a fixed number of requests instead of `duration` (CPU per request is then exact) */
   amount?: number;
   tokens?: string[];
-  /** for `get`: paths to pick from at random per request, instead of `path` */
-  paths?: string[];
+  /** for `get`: each request asks for a random page, `before_id` among the `span` ids up to `newestId` and `limit` in [minLimit, maxLimit] */
+  randomPages?: { newestId: number; span: number; minLimit: number; maxLimit: number };
   recipients?: string[];
   text?: string;
   /** base64 */

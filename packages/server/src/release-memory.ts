@@ -18,7 +18,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as (() => void) | undefined;
+const gc = runInNewContext('gc') as ((options: { type: 'major'; execution: 'async' }) => Promise<void>) | undefined;
 
 /** Smaller work leaves too little behind to be worth a full collection. */
 const RELEASE_FROM_BYTES = 4 * 1024 * 1024;
@@ -34,6 +34,7 @@ export function releaseMemorySoon(bytes: number): void {
   scheduled = true;
   setImmediate(() => {
     scheduled = false;
-    gc();
+    // Concurrent marking: the event loop is paused only for the final steps.
+    void gc({ type: 'major', execution: 'async' });
   });
 }
