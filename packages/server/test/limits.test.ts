@@ -53,6 +53,27 @@ describe('attachment limit (MAX_ATTACHMENT_BYTES=1000)', () => {
     expect(answer.status).toBe(413);
     expect(JSON.parse(answer.body).detail).toEqual(expect.any(String));
   });
+
+  it('refuses a chunked body (no Content-Length) once it passes the body limit', async () => {
+    const { port } = t.app.server.address() as AddressInfo; // listening since the test above
+    const before = (await call(t.app, 'GET', '/api/messages/', { token: alice.token })).json().length;
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request({ port, method: 'POST', path: '/api/messages/send/', headers: { 'content-type': 'application/json', 'x-auth-token': alice.token } });
+      req.on('response', (res) => {
+        res.resume();
+        req.destroy();
+        resolve(res.statusCode!);
+      });
+      req.on('error', (error) => (req.destroyed ? undefined : reject(error)));
+      req.write(`{"recipient":"${alice.username}","attachment_data":"`);
+      // 4 MiB in all, past the body limit (2 MiB + the attachment's base64).
+      const chunk = 'A'.repeat(256 * 1024);
+      for (let i = 0; i < 16; i++) req.write(chunk);
+      req.end('"}');
+    });
+    expect(status).toBe(413);
+    expect((await call(t.app, 'GET', '/api/messages/', { token: alice.token })).json()).toHaveLength(before);
+  });
 });
 
 describe('a 25 MiB attachment with the default limit', () => {
