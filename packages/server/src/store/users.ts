@@ -34,6 +34,8 @@ const MAX_IDENTITIES = 100_000;
 
 export class UserRepository {
   readonly #identities = new Map<string, UserIdentity>();
+  /** Current key version by user id; every change of it goes through this repository (addKeyVersion). */
+  readonly #currentKeyIds = new Map<number, number>();
   readonly #identityByUsername;
   readonly #byUsername;
   readonly #currentKeyId;
@@ -140,7 +142,9 @@ export class UserRepository {
 
   /** Adds the next key version and makes it current, atomically. */
   async addKeyVersion(userId: number, key: NewKeyVersion, now: string): Promise<UserKeyRow> {
-    return this.#addKeyVersion(userId, key, now);
+    const row = this.#addKeyVersion(userId, key, now);
+    this.#currentKeyIds.set(userId, row.key_id);
+    return row;
   }
 
   /**
@@ -152,8 +156,16 @@ export class UserRepository {
     this.#sessionCache.clear(); // the other sessions are gone
   }
 
+  /** Read once per user, then kept (bounded): a send needs it for both parties. */
   async currentKeyId(userId: number): Promise<number | undefined> {
-    return this.#currentKeyId.get(userId);
+    let keyId = this.#currentKeyIds.get(userId);
+    if (keyId === undefined) {
+      keyId = this.#currentKeyId.get(userId);
+      if (keyId === undefined) return undefined;
+      if (this.#currentKeyIds.size >= MAX_IDENTITIES) this.#currentKeyIds.delete(this.#currentKeyIds.keys().next().value!);
+      this.#currentKeyIds.set(userId, keyId);
+    }
+    return keyId;
   }
 
   async publicKey(userId: number, keyId: number): Promise<string | undefined> {
