@@ -46,15 +46,26 @@ export function useJsonBodies(app: App): void {
     return result;
   };
 
+  const parseBody = (body: Buffer): unknown => {
+    if (body.length === 0) return undefined;
+    const parsed = body.length >= LARGE_BODY_BYTES ? parseLargeJson(body, parseJson) : parseJson(body.toString('utf8'));
+    assertWellFormedStrings(parsed);
+    return parsed;
+  };
+
   app.addContentTypeParser('application/json', (request, payload, done) => {
     readBody(request, payload).then(
       (body) => {
-        if (body.length === 0) return done(null, undefined);
-        const parsed = body.length >= LARGE_BODY_BYTES ? parseLargeJson(body, parseJson) : parseJson(body.toString('utf8'));
-        assertWellFormedStrings(parsed);
-        done(null, parsed);
+        let parsed: unknown;
+        try {
+          parsed = parseBody(body);
+        } catch (error) {
+          return done(error as Error, undefined);
+        }
+        done(null, parsed); // outside the try: whatever the route does next is not a parse error
       },
-    ).catch((error: Error) => done(error, undefined));
+      (error: Error) => done(error, undefined),
+    );
   });
 }
 
