@@ -23,6 +23,16 @@ export function encodedLength(bytes: number): number {
   return Math.ceil(bytes / 3) * 4;
 }
 
+/**
+ * The checks Node's decoder does not make: no URL-safe `-`/`_`, and padding
+ * (when allowed, at the end only) with zero unused bits. Characters outside
+ * the alphabet are caught by the decoded length instead.
+ */
+function strictCharacters(text: string, paddingAllowed: boolean): boolean {
+  if (text.includes('-') || text.includes('_')) return false;
+  return paddingAllowed ? canonicalEnding(text) : !text.includes('=');
+}
+
 function canonicalEnding(text: string): boolean {
   if (text.endsWith('==')) return (ALPHABET.indexOf(text[text.length - 3]!) & 0x0f) === 0;
   if (text.endsWith('=')) return (ALPHABET.indexOf(text[text.length - 2]!) & 0x03) === 0;
@@ -31,7 +41,7 @@ function canonicalEnding(text: string): boolean {
 
 /** The bytes, or null when `text` is not strict base64. */
 export function decodeStrictBase64(text: string): Buffer | null {
-  if (text.length % 4 !== 0 || text.includes('-') || text.includes('_') || !canonicalEnding(text)) return null;
+  if (text.length % 4 !== 0 || !strictCharacters(text, true)) return null;
   const bytes = Buffer.from(text, 'base64');
   return bytes.length === decodedLength(text) ? bytes : null;
 }
@@ -62,8 +72,8 @@ export async function decodeStrictBase64InSlices(text: Buffer, onBytes: (bytes: 
     const end = Math.min(start + SLICE_CHARS, text.length);
     const chars = text.toString('latin1', start, end);
     const last = end === text.length;
-    // The same checks as decodeStrictBase64; padding belongs only at the very end.
-    if (chars.includes('-') || chars.includes('_') || (last ? !canonicalEnding(chars) : chars.includes('='))) return false;
+    // Padding belongs only at the very end.
+    if (!strictCharacters(chars, last)) return false;
     const expected = last ? decodedLengthOfBytes(text.subarray(start, end)) : (chars.length / 4) * 3;
     // Node skips characters outside the alphabet: fewer bytes than expected means there were some.
     if (scratch.write(chars, 0, 'base64') !== expected) return false;

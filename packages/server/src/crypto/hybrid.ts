@@ -8,9 +8,7 @@ import { constants, createCipheriv, publicEncrypt, randomBytes, type KeyObject }
 import { decodedLengthOfBytes, decodeStrictBase64InSlices, encodedLength } from './base64.ts';
 import { releaseMemorySoon } from '../release-memory.ts';
 import { allocPassable } from '../shared-buffer.ts';
-import { NONCE_BYTES } from './keys.ts';
-
-const GCM_TAG_BYTES = 16;
+import { GCM_TAG_BYTES, NONCE_BYTES } from './keys.ts';
 
 /** An attachment's bytes, or — when large — its strict base64 text as ASCII bytes, decoded while encrypting. */
 export type PlainAttachment = Buffer | { base64: Buffer };

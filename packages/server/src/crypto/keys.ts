@@ -9,7 +9,7 @@ import { runHeavy } from './heavy-pool.ts';
 
 export const ENVELOPE_SALT_BYTES = 16;
 export const NONCE_BYTES = 12;
-const GCM_TAG_BYTES = 16;
+export const GCM_TAG_BYTES = 16;
 
 export interface RsaKeyPair {
   publicKey: string;

@@ -6,6 +6,7 @@
  */
 import { createPublicKey } from 'node:crypto';
 import { decodeStrictBase64 } from '../crypto/base64.ts';
+import { GCM_TAG_BYTES } from '../crypto/keys.ts';
 import { ValidationError } from './errors.ts';
 
 export const MIN_CLIENT_ITERATIONS = 100_000;
@@ -14,7 +15,6 @@ export const MAX_CLIENT_ITERATIONS = 10_000_000;
 const MIN_RSA_BITS = 2048;
 const MAX_RSA_BITS = 8192;
 const MAX_SEALED_KEY_BYTES = 16 * 1024;
-export const GCM_TAG_BYTES = 16;
 
 export interface ClientEnvelope {
   encrypted_private_key: string;

@@ -4,7 +4,8 @@
  * sees a plaintext or a message key.
  */
 import { decodedLengthOfBytes, decodeStrictBase64InSlices } from '../crypto/base64.ts';
-import { base64Bytes, GCM_TAG_BYTES, requireBytes } from './client-crypto.ts';
+import { GCM_TAG_BYTES } from '../crypto/keys.ts';
+import { base64Bytes, requireBytes } from './client-crypto.ts';
 import { PayloadTooLarge, ValidationError } from './errors.ts';
 
 export interface EncryptedSend {

@@ -4,6 +4,7 @@
  * `KeyObject` can be reused by every later send instead of re-parsing PEM.
  */
 import type { KeyObject } from 'node:crypto';
+import { BoundedMap } from '../bounded-map.ts';
 import type { Config } from '../config.ts';
 import { generateRsaKeyPair, parsePublicKey, sealPrivateKey } from '../crypto/keys.ts';
 import type { Store, UserKeyRow } from '../store/index.ts';
@@ -22,7 +23,7 @@ export interface CurrentKey {
 export class Keyring {
   readonly #store: Store;
   readonly #config: Config;
-  readonly #keysByVersion = new Map<string, CurrentKey>();
+  readonly #keysByVersion = new BoundedMap<string, CurrentKey>(MAX_CACHED_KEYS);
 
   constructor(store: Store, config: Config) {
     this.#store = store;
@@ -56,7 +57,6 @@ export class Keyring {
       if (pem === undefined) throw new Error(`user ${userId} has no key ${keyId}`);
       const publicKey = parsePublicKey(pem);
       key = { keyId, publicKey, wrappedKeyBytes: (publicKey.asymmetricKeyDetails?.modulusLength ?? 0) / 8 };
-      if (this.#keysByVersion.size >= MAX_CACHED_KEYS) this.#keysByVersion.clear();
       this.#keysByVersion.set(cacheKey, key);
     }
     return key;

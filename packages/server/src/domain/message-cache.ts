@@ -7,13 +7,14 @@
  * Bounded by count, oldest entries first out; messages with a large
  * attachment are not kept (their memory is better spent elsewhere).
  */
+import { BoundedMap } from '../bounded-map.ts';
 import type { MessageView } from './views.ts';
 
 const MAX_MESSAGES = 20_000;
 const MAX_CACHED_ATTACHMENT_CHARS = 64 * 1024;
 
 export class MessageCache {
-  readonly #views = new Map<number, MessageView>();
+  readonly #views = new BoundedMap<number, MessageView>(MAX_MESSAGES);
 
   get(id: number): MessageView | undefined {
     return this.#views.get(id);
@@ -21,7 +22,6 @@ export class MessageCache {
 
   remember(view: MessageView): MessageView {
     if (view.encrypted_attachment.length > MAX_CACHED_ATTACHMENT_CHARS) return view;
-    if (this.#views.size >= MAX_MESSAGES) this.#views.delete(this.#views.keys().next().value!);
     this.#views.set(view.id, view);
     return view;
   }

@@ -11,6 +11,7 @@
  *
  * Bounded by count, least recently used first out.
  */
+import { BoundedMap } from '../bounded-map.ts';
 import type { Mailbox } from '../store/index.ts';
 import { hasLargeAttachment, type MessageView } from './views.ts';
 
@@ -31,7 +32,7 @@ interface Entry<P> {
 
 export class PageCache<P extends { messages: MessageView[] }> {
   readonly #versions = new Map<number, number>();
-  readonly #pages = new Map<string, Entry<P>>();
+  readonly #pages = new BoundedMap<string, Entry<P>>(MAX_PAGES);
 
   /** The user's mailbox version: read it before querying a page to store. */
   versionOf(userId: number): number {
@@ -52,7 +53,6 @@ export class PageCache<P extends { messages: MessageView[] }> {
     if (version !== this.versionOf(key.userId)) return;
     // A large attachment is streamed, not kept (domain/views.ts).
     if (page.messages.some(hasLargeAttachment)) return;
-    if (this.#pages.size >= MAX_PAGES) this.#pages.delete(this.#pages.keys().next().value!);
     this.#pages.set(keyOf(key), { version, page });
   }
 

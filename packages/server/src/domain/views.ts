@@ -1,12 +1,12 @@
 /** Rows → the API's JSON objects (API.md). */
-import type { MessageRow, UserKeyRow } from '../store/index.ts';
+import { LARGE_ATTACHMENT_OCTETS, type MessageRow, type UserKeyRow } from '../store/index.ts';
 
 /** The API's objects are defined once, in the protocol package every client shares. */
 export type { Envelope as EnvelopeView, PublicKeyEntry as PublicKeyView, Session as SessionView, User as UserView } from '@securechat/protocol';
 import type { Envelope as EnvelopeView, Message } from '@securechat/protocol';
 
-/** From this size on, an attachment is streamed into responses rather than copied (http/message-json.ts). */
-export const LARGE_ATTACHMENT_CHARS = 1024 * 1024;
+/** From this size on (the store's: such attachments are also read off the event loop), an attachment is streamed into responses rather than copied (http/message-json.ts). Base64 is ASCII: characters are octets. */
+const LARGE_ATTACHMENT_CHARS = LARGE_ATTACHMENT_OCTETS;
 /** Below this size an attachment's base64 is kept as a string; from it on, as its ASCII bytes. */
 const ATTACHMENT_BYTES_FROM = 1024;
 

@@ -20,7 +20,7 @@ interface RowWriter {
  * loop (writer-thread.ts). octet_length() of a TEXT value comes from the row
  * header, so checking it does not load the value.
  */
-const LARGE_ATTACHMENT_OCTETS = 1024 * 1024;
+export const LARGE_ATTACHMENT_OCTETS = 1024 * 1024;
 
 export type Mailbox = 'inbox' | 'sent';
 

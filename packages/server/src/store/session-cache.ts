@@ -9,19 +9,19 @@
  * it runs. Deletions are rare; lookups are every request. A touch (the
  * last-used time) updates the cached row in place.
  */
+import { BoundedMap } from '../bounded-map.ts';
 import type { SessionWithUser } from './sessions.ts';
 
 const MAX_SESSIONS = 10_000;
 
 export class SessionCache {
-  readonly #byTokenHash = new Map<string, SessionWithUser>();
+  readonly #byTokenHash = new BoundedMap<string, SessionWithUser>(MAX_SESSIONS);
 
   get(tokenHash: string): SessionWithUser | undefined {
     return this.#byTokenHash.get(tokenHash);
   }
 
   remember(tokenHash: string, found: SessionWithUser): void {
-    if (this.#byTokenHash.size >= MAX_SESSIONS) this.#byTokenHash.delete(this.#byTokenHash.keys().next().value!);
     this.#byTokenHash.set(tokenHash, found);
   }
 

@@ -1,4 +1,5 @@
 /** Users and their key versions, with prepared statements and synchronous transactions. */
+import { BoundedMap } from '../bounded-map.ts';
 import type { Sqlite } from './database.ts';
 import type { UserKeyRow, UserRow } from './schema.ts';
 import type { SessionCache } from './session-cache.ts';
@@ -30,12 +31,12 @@ export interface UserIdentity {
   username: string;
 }
 
-const MAX_IDENTITIES = 100_000;
+const MAX_CACHED_USERS = 100_000;
 
 export class UserRepository {
-  readonly #identities = new Map<string, UserIdentity>();
+  readonly #identities = new BoundedMap<string, UserIdentity>(MAX_CACHED_USERS);
   /** Current key version by user id; every change of it goes through this repository (addKeyVersion). */
-  readonly #currentKeyIds = new Map<number, number>();
+  readonly #currentKeyIds = new BoundedMap<number, number>(MAX_CACHED_USERS);
   readonly #identityByUsername;
   readonly #byUsername;
   readonly #currentKeyId;
@@ -79,7 +80,6 @@ export class UserRepository {
        VALUES (@user_id, @key_id, @public_key, @encrypted_private_key, @private_key_nonce, @private_key_salt, @private_key_iterations, @sealed_by, @created_at)
        RETURNING *`,
     );
-    const currentKeyId = sqlite.prepare<[number], { current_key_id: number }>('SELECT current_key_id FROM users WHERE id = ?');
     const setCurrentKey = sqlite.prepare<[number, number]>('UPDATE users SET current_key_id = ? WHERE id = ?');
     const setPasswordHash = sqlite.prepare<[string, number]>('UPDATE users SET password_hash = ? WHERE id = ?');
     const reseal = sqlite.prepare<ResealedEnvelope & { user_id: number }>(
@@ -102,7 +102,7 @@ export class UserRepository {
       return { user: row, key };
     });
     this.#addKeyVersion = sqlite.transaction((userId: number, key: NewKeyVersion, now: string) => {
-      const keyId = currentKeyId.get(userId)!.current_key_id + 1;
+      const keyId = this.#currentKeyId.get(userId)! + 1;
       const row = insertKey.get({ ...key, user_id: userId, key_id: keyId, created_at: now })!;
       setCurrentKey.run(keyId, userId);
       return row;
@@ -129,7 +129,6 @@ export class UserRepository {
     if (!identity) {
       identity = this.#identityByUsername.get(key);
       if (!identity) return undefined;
-      if (this.#identities.size >= MAX_IDENTITIES) this.#identities.delete(this.#identities.keys().next().value!);
       this.#identities.set(key, identity);
     }
     return identity;
@@ -162,7 +161,6 @@ export class UserRepository {
     if (keyId === undefined) {
       keyId = this.#currentKeyId.get(userId);
       if (keyId === undefined) return undefined;
-      if (this.#currentKeyIds.size >= MAX_IDENTITIES) this.#currentKeyIds.delete(this.#currentKeyIds.keys().next().value!);
       this.#currentKeyIds.set(userId, keyId);
     }
     return keyId;
