@@ -5,6 +5,7 @@
  */
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
+import { startCipherPool } from './crypto/cipher-pool.ts';
 import { openStore } from './store/index.ts';
 
 /** How long in-flight requests get to finish after SIGTERM/SIGINT. */
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
   const store = await openStore(config.databaseUrl);
   await store.sessions.deleteExpired(new Date().toISOString());
   const app = await buildApp({ config, store });
+  startCipherPool();
   app.addHook('onClose', async () => store.close());
 
   let closing = false;

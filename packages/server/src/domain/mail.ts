@@ -4,7 +4,8 @@
  */
 import type { Config } from '../config.ts';
 import { decodedLengthOfBytes, decodeStrictBase64, encodedLength } from '../crypto/base64.ts';
-import { encryptMessage, type PlainAttachment } from '../crypto/hybrid.ts';
+import { encryptOnPool } from '../crypto/cipher-pool.ts';
+import type { PlainAttachment } from '../crypto/hybrid.ts';
 import { checkEncryptedSend, CIPHERTEXT_FIELDS, type EncryptedSend } from './encrypted-send.ts';
 import type { Mailbox, Store } from '../store/index.ts';
 import { Forbidden, NotFound, PayloadTooLarge, ValidationError } from './errors.ts';
@@ -67,7 +68,7 @@ export class Mail {
     const [recipientKey, senderKey] = await Promise.all([this.#keyring.currentKey(recipient.id), this.#keyring.currentKey(sender.id)]);
     const ciphertext = plain
       ? {
-          ...(await encryptMessage(plain, { recipient: recipientKey.publicKey, sender: senderKey.publicKey })) ?? invalidAttachment(),
+          ...(await encryptOnPool(plain, { recipient: recipientKey.publicKey, sender: senderKey.publicKey }, sender.id)) ?? invalidAttachment(),
           key_id: recipientKey.keyId,
           sender_key_id: senderKey.keyId,
         }

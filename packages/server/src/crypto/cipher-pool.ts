@@ -1,0 +1,165 @@
+/**
+ * Server-side send encryption on worker threads. A send's cryptography (two
+ * RSA-OAEP wraps and AES-256-GCM, see hybrid.ts) is the largest part of what
+ * a send costs the event loop. On a pool thread it costs the event loop one
+ * structured-clone message each way, batched per turn, and it runs on
+ * another core while the event loop serves the next requests.
+ *
+ * - `cores − 1` threads (at least 1), at normal priority: unlike the heavy
+ *   pool's key generation, this is the latency of every send.
+ * - A sender's messages always go to the same thread, so they come back,
+ *   and are stored, in the order they arrived.
+ * - Attachments of 1 MiB or more are encrypted on the event loop instead,
+ *   in slices that yield (hybrid.ts): a copy to a thread would double their
+ *   memory.
+ * - Encryption has no side effects, so when a thread dies its unfinished
+ *   sends are encrypted on the event loop; a thread that cannot start at all
+ *   turns the pool off. A send never fails because of the pool.
+ *
+ * @example
+ * const ciphertext = await encryptOnPool({ text: 'hi', attachment: null }, { recipient, sender }, senderId);
+ */
+import type { KeyObject } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { encryptMessage, type MessageCiphertext, type PlainAttachment } from './hybrid.ts';
+
+/** What a pool thread is sent: a PlainAttachment arrives as Uint8Arrays after the structured clone. */
+export interface CipherRequest {
+  id: number;
+  text: string;
+  attachment: Uint8Array | { base64: Uint8Array } | null;
+  recipient: KeyObject;
+  sender: KeyObject;
+}
+
+export type CipherReply = { id: number; ciphertext: MessageCiphertext | null } | { id: number; error: string };
+
+interface Plaintext {
+  text: string;
+  attachment: PlainAttachment | null;
+}
+
+interface Keys {
+  recipient: KeyObject;
+  sender: KeyObject;
+}
+
+interface Task {
+  plain: Plaintext;
+  keys: Keys;
+  resolve(ciphertext: MessageCiphertext | null): void;
+  reject(error: Error): void;
+}
+
+const THREAD_URL = new URL('./cipher-thread.mjs', import.meta.url);
+const POOL_SIZE = Math.max(1, availableParallelism() - 1);
+const ON_POOL_BELOW_BYTES = 1024 * 1024;
+
+/** Same result as hybrid.ts's encryptMessage; `affinity` (the sender's id) picks the thread. */
+export function encryptOnPool(plain: Plaintext, keys: Keys, affinity: number): Promise<MessageCiphertext | null> {
+  if (!poolWorks || attachmentBytes(plain.attachment) >= ON_POOL_BELOW_BYTES) return encryptOnEventLoop(plain, keys);
+  const thread = threadAt(affinity % POOL_SIZE);
+  return new Promise((resolve, reject) => thread.submit({ plain, keys, resolve, reject }));
+}
+
+/** Starts the threads ahead of the first sends, which would otherwise wait for a thread to load (~0.3 s). */
+export function startCipherPool(): void {
+  for (let slot = 0; slot < POOL_SIZE; slot++) threadAt(slot);
+}
+
+/** How many sends were encrypted where, since the process started. */
+export const cipherPoolCounts = { onThread: 0, onEventLoop: 0 };
+
+/** Stops the pool's threads; sends still in them are encrypted on the event loop. The next send starts a thread again. */
+export async function stopCipherPool(): Promise<void> {
+  await Promise.all(threads.map((thread) => thread?.stop()));
+}
+
+let poolWorks = true;
+const threads: Array<CipherThread | undefined> = [];
+let nextId = 1;
+
+function threadAt(slot: number): CipherThread {
+  return (threads[slot] ??= new CipherThread(() => (threads[slot] = undefined)));
+}
+
+function encryptOnEventLoop(plain: Plaintext, keys: Keys): Promise<MessageCiphertext | null> {
+  cipherPoolCounts.onEventLoop += 1;
+  return encryptMessage(plain, keys);
+}
+
+function attachmentBytes(attachment: PlainAttachment | null): number {
+  if (attachment === null) return 0;
+  return Buffer.isBuffer(attachment) ? attachment.length : attachment.base64.length;
+}
+
+class CipherThread {
+  readonly #worker = new Worker(THREAD_URL);
+  readonly #tasks = new Map<number, Task>();
+  #outbox: CipherRequest[] = [];
+  #hasAnswered = false;
+  #stopping = false;
+  #retired = false;
+
+  constructor(onRetired: () => void) {
+    this.#worker.unref(); // only pending work keeps the process alive
+    this.#worker.on('message', (replies: CipherReply[]) => this.#settle(replies));
+    this.#worker.on('error', (error) => this.#retire(onRetired, error));
+    this.#worker.on('exit', (code) => this.#retire(onRetired, new Error(`cipher thread exited with code ${code}`)));
+  }
+
+  submit(task: Task): void {
+    const id = nextId++;
+    this.#tasks.set(id, task);
+    const { text, attachment } = task.plain;
+    // Sends of the same event-loop turn go out as one message.
+    if (this.#outbox.push({ id, text, attachment, ...task.keys }) === 1) setImmediate(() => this.#flush());
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    await this.#worker.terminate();
+  }
+
+  #flush(): void {
+    if (this.#retired || this.#outbox.length === 0) return;
+    this.#worker.ref();
+    this.#worker.postMessage(this.#outbox);
+    this.#outbox = [];
+  }
+
+  #settle(replies: CipherReply[]): void {
+    this.#hasAnswered = true;
+    for (const reply of replies) {
+      const task = this.#tasks.get(reply.id);
+      this.#tasks.delete(reply.id);
+      if (!task) continue; // already finished on the event loop
+      cipherPoolCounts.onThread += 1;
+      if ('error' in reply) task.reject(new Error(reply.error));
+      else task.resolve(reply.ciphertext && withBufferAttachment(reply.ciphertext));
+    }
+    if (this.#tasks.size === 0) this.#worker.unref();
+  }
+
+  #retire(onRetired: () => void, error: Error): void {
+    if (this.#retired) return;
+    this.#retired = true;
+    onRetired();
+    if (!this.#hasAnswered && !this.#stopping) {
+      poolWorks = false;
+      process.emitWarning(`send encryption stays on the event loop: its thread could not start (${error.message})`);
+    }
+    for (const task of this.#tasks.values()) encryptOnEventLoop(task.plain, task.keys).then(task.resolve, task.reject);
+    this.#tasks.clear();
+    this.#outbox = [];
+  }
+}
+
+/** A large ciphertext comes back as a Uint8Array; the rest of the server expects a Buffer. */
+function withBufferAttachment(ciphertext: MessageCiphertext): MessageCiphertext {
+  const attachment = ciphertext.encrypted_attachment;
+  if (typeof attachment === 'string' || Buffer.isBuffer(attachment)) return ciphertext;
+  const bytes = attachment as Uint8Array;
+  return { ...ciphertext, encrypted_attachment: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
+}

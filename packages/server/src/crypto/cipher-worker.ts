@@ -1,0 +1,58 @@
+/**
+ * A cipher-pool thread (see cipher-pool.ts): encrypts each batch of sends it
+ * is given and answers with one batch per turn of its event loop.
+ */
+import { parentPort } from 'node:worker_threads';
+import type { CipherReply, CipherRequest } from './cipher-pool.ts';
+import { encryptMessage, type PlainAttachment } from './hybrid.ts';
+
+const port = parentPort!;
+let replies: CipherReply[] = [];
+let transfer: ArrayBuffer[] = [];
+
+/** Structured clone delivers Uint8Arrays; hybrid.ts works on Buffers (views, no copy). */
+const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
+function plainAttachment(attachment: CipherRequest['attachment']): PlainAttachment | null {
+  if (attachment === null) return null;
+  return attachment instanceof Uint8Array ? asBuffer(attachment) : { base64: asBuffer(attachment.base64) };
+}
+
+async function encrypt(request: CipherRequest): Promise<void> {
+  try {
+    const ciphertext = await encryptMessage(
+      { text: request.text, attachment: plainAttachment(request.attachment) },
+      { recipient: request.recipient, sender: request.sender },
+    );
+    const attachment = ciphertext?.encrypted_attachment;
+    if (Buffer.isBuffer(attachment) && ownsItsMemory(attachment)) transfer.push(attachment.buffer as ArrayBuffer);
+    reply({ id: request.id, ciphertext });
+  } catch (error) {
+    reply({ id: request.id, error: error instanceof Error ? error.message : String(error) });
+  }
+}
+
+/** A buffer that is the whole of a non-shared ArrayBuffer can be moved to the main thread instead of copied. */
+function ownsItsMemory(bytes: Buffer): boolean {
+  return bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+}
+
+/** Answers go out a few at a time, so the event loop starts on the first ones while this thread encrypts the rest. */
+const FLUSH_EVERY = 4;
+
+function reply(message: CipherReply): void {
+  const n = replies.push(message);
+  if (n >= FLUSH_EVERY) flush();
+  else if (n === 1) setImmediate(flush);
+}
+
+function flush(): void {
+  if (replies.length === 0) return;
+  port.postMessage(replies, transfer);
+  replies = [];
+  transfer = [];
+}
+
+port.on('message', (batch: CipherRequest[]) => {
+  for (const request of batch) void encrypt(request);
+});
