@@ -80,4 +80,18 @@ describe('send encryption on the cipher pool', () => {
     await encryptOnPool({ text: 'after', attachment: null }, keys, 5);
     expect(cipherPoolCounts.onThread).toBe(onThread + 1);
   });
+
+  it('moves a base64 attachment to the thread; a stopped thread fails such a send rather than encrypting an emptied one', async () => {
+    const bytes = randomBytes(64 * 1024);
+    const moved = { base64: Buffer.from(bytes.toString('base64'), 'latin1') };
+    await encryptOnPool({ text: '', attachment: moved }, keys, 9);
+    expect(moved.base64.byteLength).toBe(0); // its memory went to the thread
+
+    const sends = Array.from({ length: 4 }, () => encryptOnPool({ text: '', attachment: { base64: Buffer.from(bytes.toString('base64'), 'latin1') } }, keys, 9));
+    await stopCipherPool();
+    for (const outcome of await Promise.allSettled(sends)) {
+      if (outcome.status === 'rejected') expect(outcome.reason.message).toMatch(/stopped while it held this attachment/);
+      else expect(decrypt(outcome.value!, recipient.privateKey, outcome.value!.encrypted_symmetric_key).attachment!.equals(bytes)).toBe(true);
+    }
+  });
 });

@@ -50,6 +50,20 @@ describe('WriterThread', () => {
     await writer.close();
   });
 
+  it('lends a row\'s own buffers to the thread and puts them back, unchanged, before the insert settles', async () => {
+    const { writer, values } = setup();
+    const rows = ['first', 'second'].map((name) => ({ v: Buffer.from(name.repeat(5000), 'latin1') }));
+    const original = rows.map((row) => Buffer.from(row.v));
+    const pending = rows.map((row) => writer.insert(row));
+    await Promise.all(pending);
+    rows.forEach((row, i) => {
+      expect(Buffer.isBuffer(row.v)).toBe(true);
+      expect(row.v.equals(original[i]!)).toBe(true); // not detached, not altered
+    });
+    expect(values()).toEqual(original);
+    await writer.close();
+  });
+
   it('reads a value by id, handing its bytes over, and null for no row', async () => {
     const { writer } = setup();
     const big = 'x'.repeat(3 * 1024 * 1024);

@@ -12,9 +12,13 @@
  * - Attachments of 1 MiB or more are encrypted on the event loop instead,
  *   in slices that yield (hybrid.ts): a copy to a thread would double their
  *   memory.
+ * - An attachment given as base64 bytes is a view of its request's body
+ *   (http/large-json.ts), which nothing reads once the send is made: the
+ *   body's memory is moved to the thread, not copied (a 64 KiB copy across
+ *   threads costs more than encrypting it).
  * - Encryption has no side effects, so when a thread dies its unfinished
- *   sends are encrypted on the event loop; a thread that cannot start at all
- *   turns the pool off. A send never fails because of the pool.
+ *   sends are encrypted on the event loop — except those whose body had
+ *   moved to it, which fail. A thread that cannot start turns the pool off.
  *
  * @example
  * const ciphertext = await encryptOnPool({ text: 'hi', attachment: null }, { recipient, sender }, senderId);
@@ -98,6 +102,7 @@ class CipherThread {
   readonly #worker = new Worker(THREAD_URL);
   readonly #tasks = new Map<number, Task>();
   #outbox: CipherRequest[] = [];
+  #moving = new Set<ArrayBuffer>();
   #hasAnswered = false;
   #stopping = false;
   #retired = false;
@@ -113,6 +118,9 @@ class CipherThread {
     const id = nextId++;
     this.#tasks.set(id, task);
     const { text, attachment } = task.plain;
+    if (attachment && !Buffer.isBuffer(attachment) && attachment.base64.buffer instanceof ArrayBuffer) {
+      this.#moving.add(attachment.base64.buffer);
+    }
     // Sends of the same event-loop turn go out as one message.
     if (this.#outbox.push({ id, text, attachment, ...task.keys }) === 1) setImmediate(() => this.#flush());
   }
@@ -125,8 +133,9 @@ class CipherThread {
   #flush(): void {
     if (this.#retired || this.#outbox.length === 0) return;
     this.#worker.ref();
-    this.#worker.postMessage(this.#outbox);
+    this.#worker.postMessage(this.#outbox, [...this.#moving]);
     this.#outbox = [];
+    this.#moving.clear();
   }
 
   #settle(replies: CipherReply[]): void {
@@ -150,10 +159,19 @@ class CipherThread {
       poolWorks = false;
       process.emitWarning(`send encryption stays on the event loop: its thread could not start (${error.message})`);
     }
-    for (const task of this.#tasks.values()) encryptOnEventLoop(task.plain, task.keys).then(task.resolve, task.reject);
+    for (const task of this.#tasks.values()) {
+      if (wasMoved(task.plain.attachment)) task.reject(new Error('the cipher thread stopped while it held this attachment'));
+      else encryptOnEventLoop(task.plain, task.keys).then(task.resolve, task.reject);
+    }
     this.#tasks.clear();
     this.#outbox = [];
+    this.#moving.clear();
   }
+}
+
+/** Memory moved to another thread leaves an empty view behind; an attachment is never empty. */
+function wasMoved(attachment: PlainAttachment | null): boolean {
+  return attachment !== null && !Buffer.isBuffer(attachment) && attachment.base64.byteLength === 0;
 }
 
 /** A large ciphertext comes back as a Uint8Array; the rest of the server expects a Buffer. */

@@ -10,7 +10,11 @@ import { releaseMemorySoon } from '../release-memory.ts';
 import { allocPassable } from '../shared-buffer.ts';
 import { GCM_TAG_BYTES, NONCE_BYTES } from './keys.ts';
 
-/** An attachment's bytes, or — when large — its strict base64 text as ASCII bytes, decoded while encrypting. */
+/**
+ * An attachment's bytes, or — when large — its strict base64 text as ASCII
+ * bytes, decoded while encrypting. The latter is a view of the request body,
+ * which the send owns: cipher-pool.ts may move its memory to a thread.
+ */
 export type PlainAttachment = Buffer | { base64: Buffer };
 
 export interface MessageCiphertext {

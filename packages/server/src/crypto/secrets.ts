@@ -3,7 +3,7 @@
  * Argon2 runs on the heavy-crypto threads (heavy-pool.ts), off the event loop.
  */
 import type { Algorithm } from '@node-rs/argon2';
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { runHeavy } from './heavy-pool.ts';
 
 /** OWASP Password Storage Cheat Sheet: Argon2id, m=19 MiB, t=2, p=1. */
@@ -40,5 +40,5 @@ export function newToken(): string {
 }
 
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+  return hash('sha256', token, 'hex'); // one-shot: no Hash object per request
 }

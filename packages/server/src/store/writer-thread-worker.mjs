@@ -26,7 +26,9 @@ parentPort.on('message', (message) => {
     sqlite.close();
     parentPort.close();
   } else if (message.kind === 'insert') {
-    parentPort.postMessage(insertBatch(message.rows));
+    const results = insertBatch(message.rows);
+    // The lent buffers go back to the main thread, again without a copy.
+    parentPort.postMessage({ results, lent: message.lent }, message.lent.map((bytes) => bytes.buffer));
   } else {
     const found = read.get(message.id);
     const bytes = found ? ownBuffer(found) : null;
