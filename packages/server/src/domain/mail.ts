@@ -86,7 +86,9 @@ export class Mail {
     const id = await this.#store.messages.insert(row);
     this.#pages.changed(sender.id);
     this.#pages.changed(recipient.id);
-    return this.#cache.remember(messageView({ ...row, id, sender_username: sender.username, recipient_username: recipient.username }));
+    // Not cached here: under a stream of sends, holding every new message promoted it to the old
+    // generation and cost more in garbage collection than its first read from SQLite.
+    return messageView({ ...row, id, sender_username: sender.username, recipient_username: recipient.username });
   }
 
   #plaintextOf(request: SendRequest): { text: string; attachment: PlainAttachment | null } {

@@ -4,7 +4,9 @@
  * becomes one index-only query for the ids plus cache hits. Correct across
  * server processes too: there is nothing to invalidate.
  *
- * Bounded by count, oldest entries first out; messages with a large
+ * Filled by reads, not by sends: most sent messages are read later, if at
+ * all, and keeping each one as it is sent costs garbage collection on every
+ * send. Bounded by count, oldest entries first out; messages with a large
  * attachment are not kept (their memory is better spent elsewhere).
  */
 import { BoundedMap } from '../bounded-map.ts';
