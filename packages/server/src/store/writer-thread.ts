@@ -144,7 +144,8 @@ export class WriterThread {
 function lendableBuffers(rows: Array<Record<string, unknown>>): Array<{ row: Record<string, unknown>; field: string }> {
   const lent: Array<{ row: Record<string, unknown>; field: string }> = [];
   for (const row of rows) {
-    for (const [field, value] of Object.entries(row)) {
+    for (const field in row) {
+      const value = row[field];
       if (Buffer.isBuffer(value) && value.buffer instanceof ArrayBuffer && value.byteOffset === 0 && value.byteLength === value.buffer.byteLength && value.byteLength > 0) {
         lent.push({ row, field });
       }
