@@ -26,6 +26,7 @@
 import type { KeyObject } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { asBuffer } from '../shared-buffer.ts';
 import { encryptMessage, type MessageCiphertext, type PlainAttachment } from './hybrid.ts';
 
 /** What a pool thread is sent: a PlainAttachment arrives as Uint8Arrays after the structured clone. */
@@ -178,6 +179,5 @@ function wasMoved(attachment: PlainAttachment | null): boolean {
 function withBufferAttachment(ciphertext: MessageCiphertext): MessageCiphertext {
   const attachment = ciphertext.encrypted_attachment;
   if (typeof attachment === 'string' || Buffer.isBuffer(attachment)) return ciphertext;
-  const bytes = attachment as Uint8Array;
-  return { ...ciphertext, encrypted_attachment: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
+  return { ...ciphertext, encrypted_attachment: asBuffer(attachment as Uint8Array) };
 }

@@ -1,17 +1,15 @@
 /**
  * A cipher-pool thread (see cipher-pool.ts): encrypts each batch of sends it
- * is given and answers with one batch per turn of its event loop.
+ * is given and answers a few at a time.
  */
 import { parentPort } from 'node:worker_threads';
 import type { CipherReply, CipherRequest } from './cipher-pool.ts';
+import { asBuffer, ownsItsMemory } from '../shared-buffer.ts';
 import { encryptMessage, type PlainAttachment } from './hybrid.ts';
 
 const port = parentPort!;
 let replies: CipherReply[] = [];
 let transfer: ArrayBuffer[] = [];
-
-/** Structured clone delivers Uint8Arrays; hybrid.ts works on Buffers (views, no copy). */
-const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
 function plainAttachment(attachment: CipherRequest['attachment']): PlainAttachment | null {
   if (attachment === null) return null;
@@ -30,11 +28,6 @@ async function encrypt(request: CipherRequest): Promise<void> {
   } catch (error) {
     reply({ id: request.id, error: error instanceof Error ? error.message : String(error) });
   }
-}
-
-/** A buffer that is the whole of a non-shared ArrayBuffer can be moved to the main thread instead of copied. */
-function ownsItsMemory(bytes: Buffer): boolean {
-  return bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
 }
 
 /** Answers go out a few at a time, so the event loop starts on the first ones while this thread encrypts the rest. */

@@ -30,6 +30,7 @@
  * const id = await writer.insert({ v: 'x' });
  */
 import { Worker } from 'node:worker_threads';
+import { asBuffer, ownsItsMemory } from '../shared-buffer.ts';
 
 interface Pending {
   row: Record<string, unknown>;
@@ -140,18 +141,14 @@ export class WriterThread {
   }
 }
 
-/** The rows' Buffer values that are each the whole of a non-shared ArrayBuffer, so their memory can move. */
+/** The rows' Buffer values whose memory can move to the thread. */
 function lendableBuffers(rows: Array<Record<string, unknown>>): Array<{ row: Record<string, unknown>; field: string }> {
   const lent: Array<{ row: Record<string, unknown>; field: string }> = [];
   for (const row of rows) {
     for (const field in row) {
       const value = row[field];
-      if (Buffer.isBuffer(value) && value.buffer instanceof ArrayBuffer && value.byteOffset === 0 && value.byteLength === value.buffer.byteLength && value.byteLength > 0) {
-        lent.push({ row, field });
-      }
+      if (Buffer.isBuffer(value) && ownsItsMemory(value)) lent.push({ row, field });
     }
   }
   return lent;
 }
-
-const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
