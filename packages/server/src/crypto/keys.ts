@@ -5,6 +5,7 @@
  * packages/protocol/src/envelope.ts.
  */
 import { createCipheriv, createDecipheriv, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
+import { asBuffer } from '../shared-buffer.ts';
 import { runHeavy } from './heavy-pool.ts';
 
 export const ENVELOPE_SALT_BYTES = 16;
@@ -29,7 +30,7 @@ export async function generateRsaKeyPair(modulusLength: number): Promise<RsaKeyP
 
 async function deriveEnvelopeKey(password: string, salt: Buffer, iterations: number): Promise<Buffer> {
   const key = await runHeavy('pbkdf2', { password: Buffer.from(password, 'utf8'), salt, iterations, keyLength: 32 });
-  return Buffer.from(key.buffer, key.byteOffset, key.byteLength);
+  return asBuffer(key);
 }
 
 export async function sealPrivateKey(privateKeyPem: string, password: string, iterations: number): Promise<SealedPrivateKey> {
