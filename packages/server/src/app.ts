@@ -28,6 +28,7 @@ import { useJsonBodies } from './http/json-body.ts';
 import { keyRoutes } from './http/keys.ts';
 import { messageRoutes } from './http/messages.ts';
 import { opsRoutes } from './http/ops.ts';
+import { lazyChildLoggerFactory } from './http/request-logger.ts';
 import { sharedSchemas } from './http/schemas.ts';
 import { userRoutes } from './http/users.ts';
 import type { Store } from './store/index.ts';
@@ -90,6 +91,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const { config } = deps;
   const app = Fastify({
     logger: loggerOptions(deps),
+    childLoggerFactory: lazyChildLoggerFactory,
     bodyLimit: encodedLength(config.maxAttachmentBytes) + BODY_OVERHEAD_BYTES,
     routerOptions: { ignoreTrailingSlash: true },
     trustProxy: config.trustProxy,

@@ -65,11 +65,28 @@ describe('logs', () => {
 
       const output = log.text();
       expect(output).toContain('request completed'); // the capture works
+      const completed = output.split('\n').filter((line) => line.includes('request completed')).map((line) => JSON.parse(line));
+      expect(completed.length).toBeGreaterThanOrEqual(4);
+      expect(completed.every((line) => typeof line.reqId === 'string' && line.reqId !== '')).toBe(true);
       for (const secret of [password, plaintext, attachment, alice.token, 'PRIVATE KEY', alice.profile.encrypted_private_key]) {
         expect(output).not.toContain(secret);
       }
     } finally {
       await t.close();
     }
+  });
+
+  it('at level warn, quiet requests log nothing and a failing one logs with its request id', async () => {
+    const log = captureStream();
+    const t = await startApp({ LOG_LEVEL: 'warn' }, log.stream);
+    await call(t.app, 'GET', '/healthz');
+    expect(log.text()).toBe('');
+    await t.store.close();
+    const res = await call(t.app, 'GET', '/readyz');
+    expect(res.statusCode).toBe(503);
+    const [line, ...rest] = log.text().trim().split('\n').map((text) => JSON.parse(text));
+    expect(rest).toEqual([]);
+    expect(line).toMatchObject({ msg: 'database not reachable', reqId: expect.any(String) });
+    await t.app.close();
   });
 });
