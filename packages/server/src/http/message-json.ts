@@ -70,9 +70,21 @@ function streamParts(reply: FastifyReply, parts: Buffer[]): FastifyReply {
   return reply.type(JSON_TYPE).header('content-length', length).send(Readable.from(parts));
 }
 
+/** A cached view (domain/message-cache.ts): its JSON is kept with it. */
 export function sendMessage(reply: FastifyReply, status: number, view: MessageView): FastifyReply {
-  const parts = messageJson(view);
-  reply.code(status);
+  return sendParts(reply.code(status), messageJson(view));
+}
+
+/**
+ * A view made for this response only, such as a message just sent: its JSON
+ * is not kept. Keeping it would cost a WeakMap entry per send, which also
+ * makes every young-generation GC work through those entries.
+ */
+export function sendNewMessage(reply: FastifyReply, status: number, view: MessageView): FastifyReply {
+  return sendParts(reply.code(status), encodeMessageJson(view));
+}
+
+function sendParts(reply: FastifyReply, parts: Buffer[]): FastifyReply {
   return parts.length === 1 ? reply.type(JSON_TYPE).send(parts[0]) : streamParts(reply, parts);
 }
 

@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { ValidationError } from '../domain/errors.ts';
 import { authSecurity, caller, parseId, requireAuth, type App, type RouteOptions } from './context.ts';
 import { largeFieldsOf } from './large-json.ts';
-import { sendMessage, sendMessages } from './message-json.ts';
+import { sendMessage, sendMessages, sendNewMessage } from './message-json.ts';
 import { nextLink } from './pagination.ts';
 import { errorResponses, Id, MAX_ATTACHMENT_META_CHARS, MAX_MESSAGE_CHARS } from './schemas.ts';
 
@@ -50,7 +50,7 @@ export async function messageRoutes(app: App, { domain }: RouteOptions): Promise
     handler: async (request, reply) => {
       // A large attachment was kept as bytes by the body parser; validation saw a placeholder string.
       const body = { ...request.body, ...largeFieldsOf(request.body) };
-      return sendMessage(reply, 201, await domain.mail.send(caller(request).user, body));
+      return sendNewMessage(reply, 201, await domain.mail.send(caller(request).user, body));
     },
   });
 
