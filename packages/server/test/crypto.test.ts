@@ -5,6 +5,7 @@
 import { createPublicKey } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importPrivateKey, openEnvelope } from '@securechat/protocol';
+import { randomSlice } from '../src/crypto/random.ts';
 import { b64, call, decryptAs, envelopesOf, register, send, startApp, type Account, type TestApp } from './helpers.ts';
 
 let t: TestApp;
@@ -162,5 +163,16 @@ describe('RSA_BITS', () => {
     } finally {
       await big.close();
     }
+  });
+});
+
+describe('random slices for message keys and nonces', () => {
+  it('never hand out the same bytes twice, and keep their value after their block is used up', () => {
+    const first = randomSlice(32);
+    const kept = Buffer.from(first);
+    const seen = new Set<string>([kept.toString('hex')]);
+    for (let i = 0; i < 2_000; i++) seen.add(randomSlice(i % 2 === 0 ? 32 : 12).toString('hex')); // spans many blocks
+    expect(seen.size).toBe(2_001);
+    expect(first.equals(kept)).toBe(true);
   });
 });

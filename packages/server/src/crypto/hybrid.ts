@@ -4,11 +4,12 @@
  * the key wrapped with RSA-OAEP-SHA256 for recipient and sender.
  * Same format as packages/protocol/src/hybrid.ts.
  */
-import { constants, createCipheriv, publicEncrypt, randomBytes, type KeyObject } from 'node:crypto';
+import { constants, createCipheriv, publicEncrypt, type KeyObject } from 'node:crypto';
 import { decodedLengthOfBytes, decodeStrictBase64InSlices, encodedLength } from './base64.ts';
 import { releaseMemorySoon } from '../release-memory.ts';
 import { allocPassable } from '../shared-buffer.ts';
 import { GCM_TAG_BYTES, NONCE_BYTES } from './keys.ts';
+import { randomSlice } from './random.ts';
 
 /**
  * An attachment's bytes, or — when large — its strict base64 text as ASCII
@@ -64,7 +65,7 @@ export async function encryptMessage(
   plain: { text: string; attachment: PlainAttachment | null },
   keys: { recipient: KeyObject; sender: KeyObject },
 ): Promise<MessageCiphertext | null> {
-  const messageKey = randomBytes(32);
+  const messageKey = randomSlice(32);
   const out: MessageCiphertext = {
     encrypted_message: '',
     message_nonce: '',
@@ -74,12 +75,12 @@ export async function encryptMessage(
     sender_encrypted_symmetric_key: wrapKey(messageKey, keys.sender),
   };
   if (plain.text !== '') {
-    const nonce = randomBytes(NONCE_BYTES);
+    const nonce = randomSlice(NONCE_BYTES);
     out.encrypted_message = aesGcm(messageKey, nonce, Buffer.from(plain.text, 'utf8')).toString('base64');
     out.message_nonce = nonce.toString('base64');
   }
   if (plain.attachment !== null) {
-    const nonce = randomBytes(NONCE_BYTES);
+    const nonce = randomSlice(NONCE_BYTES);
     const attachment = Buffer.isBuffer(plain.attachment)
       ? aesGcm(messageKey, nonce, plain.attachment).toString('base64')
       : await aesGcmOfBase64(messageKey, nonce, plain.attachment.base64);
