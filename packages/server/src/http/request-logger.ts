@@ -37,27 +37,38 @@ class LazyChildLogger {
     return this.#logger().child(bindings, options);
   }
 
-  fatal = this.#method('fatal');
-  error = this.#method('error');
-  warn = this.#method('warn');
-  info = this.#method('info');
-  debug = this.#method('debug');
-  trace = this.#method('trace');
-  silent = () => {};
+  // Methods, not per-instance closures: one logger is made per request.
+  fatal(...args: unknown[]): void {
+    this.#log('fatal', args);
+  }
+  error(...args: unknown[]): void {
+    this.#log('error', args);
+  }
+  warn(...args: unknown[]): void {
+    this.#log('warn', args);
+  }
+  info(...args: unknown[]): void {
+    this.#log('info', args);
+  }
+  debug(...args: unknown[]): void {
+    this.#log('debug', args);
+  }
+  trace(...args: unknown[]): void {
+    this.#log('trace', args);
+  }
+  silent(): void {}
 
   #logger(): PinoLogger {
     return (this.#child ??= this.#parent.child(this.#bindings) as PinoLogger);
   }
 
-  #method(level: Level): LogMethod {
-    return (...args) => {
-      if (this.isLevelEnabled(level)) (this.#logger()[level] as LogMethod)(...args);
-    };
+  #log(level: Level, args: unknown[]): void {
+    if (this.isLevelEnabled(level)) (this.#logger()[level] as LogMethod)(...args);
   }
 }
 
 /** A `childLoggerFactory` for Fastify: the same child logger, made only when something is logged. */
 export const lazyChildLoggerFactory: NonNullable<FastifyServerOptions['childLoggerFactory']> = (logger, bindings, options) =>
-  Object.keys(options).length > 0
-    ? logger.child(bindings, options) // a route's own level or serializers: rare, made as usual
+  options.level !== undefined || options.serializers !== undefined
+    ? logger.child(bindings, options) // a route's own level or serializers (none of ours has any): made as usual
     : (new LazyChildLogger(logger as PinoLogger, bindings) as unknown as FastifyBaseLogger);
