@@ -147,7 +147,7 @@ describe('parseLargeJson', () => {
     const data = b64(randomBytes(MiB));
     const body = Buffer.from(JSON.stringify({ recipient: 'bob', attachment_data: data }));
     const parsed = parseLargeJson(body, JSON.parse) as Record<string, unknown>;
-    const kept = largeFieldsOf(parsed).attachment_data!;
+    const kept = largeFieldsOf(parsed)!.attachment_data!;
     expect(kept.buffer).toBe(body.buffer); // a view: no copy
     expect(kept.toString('latin1')).toBe(data);
     expect(typeof parsed.attachment_data).toBe('string');

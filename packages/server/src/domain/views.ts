@@ -1,9 +1,9 @@
 /** Rows → the API's JSON objects (API.md). */
-import { LARGE_ATTACHMENT_OCTETS, type MessageRow, type UserKeyRow } from '../store/index.ts';
+import { LARGE_ATTACHMENT_OCTETS, type MessageRow, type NewMessage, type UserKeyRow } from '../store/index.ts';
 
 /** The API's objects are defined once, in the protocol package every client shares. */
 export type { Envelope as EnvelopeView, PublicKeyEntry as PublicKeyView, Session as SessionView, User as UserView } from '@securechat/protocol';
-import type { Envelope as EnvelopeView, Message } from '@securechat/protocol';
+import type { Envelope as EnvelopeView, Message, User as UserView } from '@securechat/protocol';
 
 /** From this size on (the store's: such attachments are also read off the event loop), an attachment is streamed into responses rather than copied (http/message-json.ts). Base64 is ASCII: characters are octets. */
 const LARGE_ATTACHMENT_CHARS = LARGE_ATTACHMENT_OCTETS;
@@ -29,14 +29,18 @@ export function envelopeView(key: UserKeyRow): EnvelopeView {
   };
 }
 
+/** A small attachment's base64 as a string, a larger one as its ASCII bytes. */
+function attachmentOf(attachment: string | Buffer): string | Buffer {
+  return typeof attachment === 'string' || attachment.length >= ATTACHMENT_BYTES_FROM ? attachment : attachment.toString('latin1');
+}
+
 export function messageView(row: Omit<MessageRow, 'encrypted_attachment'> & { encrypted_attachment: string | Buffer }): MessageView {
-  const attachment = row.encrypted_attachment;
   return {
     id: row.id,
     sender: { id: row.sender_id, username: row.sender_username },
     recipient: { id: row.recipient_id, username: row.recipient_username },
     encrypted_message: row.encrypted_message,
-    encrypted_attachment: typeof attachment === 'string' || attachment.length >= ATTACHMENT_BYTES_FROM ? attachment : attachment.toString('latin1'),
+    encrypted_attachment: attachmentOf(row.encrypted_attachment),
     attachment_name: row.attachment_name,
     attachment_mime: row.attachment_mime,
     encrypted_symmetric_key: row.encrypted_symmetric_key,
@@ -47,5 +51,26 @@ export function messageView(row: Omit<MessageRow, 'encrypted_attachment'> & { en
     key_id: row.key_id,
     sender_encrypted_symmetric_key: row.sender_encrypted_symmetric_key,
     sender_key_id: row.sender_key_id,
+  };
+}
+
+/** The view of a message just stored as `row` under `id`. */
+export function newMessageView(row: NewMessage, id: number, sender: UserView, recipient: UserView): MessageView {
+  return {
+    id,
+    sender: { id: sender.id, username: sender.username },
+    recipient: { id: recipient.id, username: recipient.username },
+    encrypted_message: row.encrypted_message,
+    encrypted_attachment: attachmentOf(row.encrypted_attachment),
+    attachment_name: row.attachment_name,
+    attachment_mime: row.attachment_mime,
+    encrypted_symmetric_key: row.encrypted_symmetric_key,
+    message_nonce: row.message_nonce,
+    attachment_nonce: row.attachment_nonce,
+    sent_at: row.sent_at,
+    has_attachment: row.has_attachment === 1,
+    key_id: row.key_id,
+    sender_encrypted_symmetric_key: row.sender_encrypted_symmetric_key,
+    sender_key_id: row.sender_key_id ?? null,
   };
 }

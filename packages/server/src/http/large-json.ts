@@ -31,9 +31,9 @@ const BACKSLASH = 0x5c;
 
 const largeFields = new WeakMap<object, Partial<Record<LargeField, Buffer>>>();
 
-/** The base64 bytes of the large fields of a body that parseLargeJson produced. */
-export function largeFieldsOf(body: object): Partial<Record<LargeField, Buffer>> {
-  return largeFields.get(body) ?? {};
+/** The base64 bytes of the large fields of a body that parseLargeJson produced; undefined for any other body. */
+export function largeFieldsOf(body: object): Partial<Record<LargeField, Buffer>> | undefined {
+  return largeFields.get(body);
 }
 
 export function parseLargeJson(body: Buffer, parseJson: (text: string) => unknown): unknown {

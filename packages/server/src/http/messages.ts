@@ -49,7 +49,8 @@ export async function messageRoutes(app: App, { domain }: RouteOptions): Promise
     },
     handler: async (request, reply) => {
       // A large attachment was kept as bytes by the body parser; validation saw a placeholder string.
-      const body = { ...request.body, ...largeFieldsOf(request.body) };
+      const large = largeFieldsOf(request.body);
+      const body = large ? { ...request.body, ...large } : request.body;
       return sendNewMessage(reply, 201, await domain.mail.send(caller(request).user, body));
     },
   });

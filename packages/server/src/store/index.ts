@@ -48,4 +48,4 @@ export async function openStore(databaseUrl: string): Promise<Store> {
 
 export { isUniqueViolation } from './users.ts';
 export { LARGE_ATTACHMENT_OCTETS, type Mailbox } from './messages.ts';
-export type { MessageRow, SessionRow, UserKeyRow, UserRow } from './schema.ts';
+export type { MessageRow, NewMessage, SessionRow, UserKeyRow, UserRow } from './schema.ts';
