@@ -5,7 +5,8 @@ import type { MessageCiphertext } from '../src/crypto/hybrid.ts';
 
 const recipient = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const sender = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const keys = { recipient: recipient.publicKey, sender: sender.publicKey };
+const poolKey = (publicKey: KeyObject) => ({ pem: publicKey.export({ type: 'spki', format: 'pem' }) as string, publicKey });
+const keys = { recipient: poolKey(recipient.publicKey), sender: poolKey(sender.publicKey) };
 
 afterAll(() => stopCipherPool());
 
@@ -57,6 +58,18 @@ describe('send encryption on the cipher pool', () => {
     const settled: number[] = [];
     await Promise.all(Array.from({ length: 40 }, (_, i) => encryptOnPool({ text: `m${i}`, attachment: null }, keys, 3).then(() => settled.push(i))));
     expect(settled).toEqual(Array.from({ length: 40 }, (_, i) => i));
+  });
+
+  it('wraps each send for the keys it names, however many keys the thread has seen', async () => {
+    const others = Array.from({ length: 3 }, () => generateKeyPairSync('rsa', { modulusLength: 2048 }));
+    const sends = Array.from({ length: 12 }, (_, i) => ({ text: `to ${i % 3}`, to: others[i % 3]! }));
+    const results = await Promise.all(
+      sends.map(({ text, to }) => encryptOnPool({ text, attachment: null }, { recipient: poolKey(to.publicKey), sender: keys.sender }, 11)),
+    );
+    results.forEach((ciphertext, i) => {
+      expect(decrypt(ciphertext!, sends[i]!.to.privateKey, ciphertext!.encrypted_symmetric_key).text).toBe(sends[i]!.text);
+      expect(decrypt(ciphertext!, sender.privateKey, ciphertext!.sender_encrypted_symmetric_key).text).toBe(sends[i]!.text);
+    });
   });
 
   it('encrypts an attachment of 1 MiB or more on the event loop, without copying it to a thread', async () => {

@@ -21,7 +21,7 @@
  *   moved to it, which fail. A thread that cannot start turns the pool off.
  *
  * @example
- * const ciphertext = await encryptOnPool({ text: 'hi', attachment: null }, { recipient, sender }, senderId);
+ * const ciphertext = await encryptOnPool({ text: 'hi', attachment: null }, { recipient: { pem, publicKey }, sender }, senderId);
  */
 import type { KeyObject } from 'node:crypto';
 import { availableParallelism } from 'node:os';
@@ -29,13 +29,23 @@ import { Worker } from 'node:worker_threads';
 import { asBuffer } from '../shared-buffer.ts';
 import { encryptMessage, type MessageCiphertext, type PlainAttachment } from './hybrid.ts';
 
+/**
+ * A public key as the pool takes it. Threads are sent the PEM text and keep
+ * the keys they parsed, by PEM: cloning a KeyObject into a thread costs more
+ * per send (a native handle and a new KeyObject on arrival) than the text.
+ */
+export interface PoolKey {
+  pem: string;
+  publicKey: KeyObject;
+}
+
 /** What a pool thread is sent: a PlainAttachment arrives as Uint8Arrays after the structured clone. */
 export interface CipherRequest {
   id: number;
   text: string;
   attachment: Uint8Array | { base64: Uint8Array } | null;
-  recipient: KeyObject;
-  sender: KeyObject;
+  recipientPem: string;
+  senderPem: string;
 }
 
 export type CipherReply = { id: number; ciphertext: MessageCiphertext | null } | { id: number; error: string };
@@ -46,8 +56,8 @@ interface Plaintext {
 }
 
 interface Keys {
-  recipient: KeyObject;
-  sender: KeyObject;
+  recipient: PoolKey;
+  sender: PoolKey;
 }
 
 interface Task {
@@ -91,7 +101,7 @@ function threadAt(slot: number): CipherThread {
 
 function encryptOnEventLoop(plain: Plaintext, keys: Keys): Promise<MessageCiphertext | null> {
   cipherPoolCounts.onEventLoop += 1;
-  return encryptMessage(plain, keys);
+  return encryptMessage(plain, { recipient: keys.recipient.publicKey, sender: keys.sender.publicKey });
 }
 
 function attachmentBytes(attachment: PlainAttachment | null): number {
@@ -123,7 +133,9 @@ class CipherThread {
       this.#moving.add(attachment.base64.buffer);
     }
     // Sends of the same event-loop turn go out as one message.
-    if (this.#outbox.push({ id, text, attachment, ...task.keys }) === 1) setImmediate(() => this.#flush());
+    if (this.#outbox.push({ id, text, attachment, recipientPem: task.keys.recipient.pem, senderPem: task.keys.sender.pem }) === 1) {
+      setImmediate(() => this.#flush());
+    }
   }
 
   async stop(): Promise<void> {

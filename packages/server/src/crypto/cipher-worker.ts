@@ -2,14 +2,24 @@
  * A cipher-pool thread (see cipher-pool.ts): encrypts each batch of sends it
  * is given and answers a few at a time.
  */
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
+import { BoundedMap } from '../bounded-map.ts';
 import type { CipherReply, CipherRequest } from './cipher-pool.ts';
 import { asBuffer, ownsItsMemory } from '../shared-buffer.ts';
 import { encryptMessage, type PlainAttachment } from './hybrid.ts';
 
 const port = parentPort!;
+/** Parsed public keys by their PEM text, as the keyring keeps them on the event loop. */
+const keysByPem = new BoundedMap<string, KeyObject>(10_000);
 let replies: CipherReply[] = [];
 let transfer: ArrayBuffer[] = [];
+
+function keyOf(pem: string): KeyObject {
+  let key = keysByPem.get(pem);
+  if (key === undefined) keysByPem.set(pem, (key = createPublicKey(pem)));
+  return key;
+}
 
 function plainAttachment(attachment: CipherRequest['attachment']): PlainAttachment | null {
   if (attachment === null) return null;
@@ -20,7 +30,7 @@ async function encrypt(request: CipherRequest): Promise<void> {
   try {
     const ciphertext = await encryptMessage(
       { text: request.text, attachment: plainAttachment(request.attachment) },
-      { recipient: request.recipient, sender: request.sender },
+      { recipient: keyOf(request.recipientPem), sender: keyOf(request.senderPem) },
     );
     const attachment = ciphertext?.encrypted_attachment;
     if (Buffer.isBuffer(attachment) && ownsItsMemory(attachment)) transfer.push(attachment.buffer as ArrayBuffer);

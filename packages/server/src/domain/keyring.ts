@@ -15,6 +15,7 @@ const MAX_CACHED_KEYS = 10_000;
 
 export interface CurrentKey {
   keyId: number;
+  pem: string;
   publicKey: KeyObject;
   /** RSA modulus length in bytes: the exact size of a key wrapped for it. */
   wrappedKeyBytes: number;
@@ -56,7 +57,7 @@ export class Keyring {
       const pem = await this.#store.users.publicKey(userId, keyId);
       if (pem === undefined) throw new Error(`user ${userId} has no key ${keyId}`);
       const publicKey = parsePublicKey(pem);
-      key = { keyId, publicKey, wrappedKeyBytes: (publicKey.asymmetricKeyDetails?.modulusLength ?? 0) / 8 };
+      key = { keyId, pem, publicKey, wrappedKeyBytes: (publicKey.asymmetricKeyDetails?.modulusLength ?? 0) / 8 };
       this.#keysByVersion.set(cacheKey, key);
     }
     return key;

@@ -68,7 +68,7 @@ export class Mail {
     const [recipientKey, senderKey] = await Promise.all([this.#keyring.currentKey(recipient.id), this.#keyring.currentKey(sender.id)]);
     const sealed: CheckedCiphertext = plain
       ? withKeyIds(
-          (await encryptOnPool(plain, { recipient: recipientKey.publicKey, sender: senderKey.publicKey }, sender.id)) ?? invalidAttachment(),
+          (await encryptOnPool(plain, { recipient: recipientKey, sender: senderKey }, sender.id)) ?? invalidAttachment(),
           recipientKey.keyId,
           senderKey.keyId,
         )
