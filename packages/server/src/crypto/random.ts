@@ -1,5 +1,6 @@
 /**
- * Random bytes for a send's message key and nonces, sliced from blocks
+ * Small random values needed per request — a send's message key and nonces,
+ * a large body's placeholder nonce (http/large-json.ts) — sliced from blocks
  * drawn from the CSPRNG a few KiB at a time. Each randomBytes() call has a
  * fixed cost of ~6 µs (a job object per call), against ~0.5 µs for a slice;
  * a send needs two or three. Every byte is handed out once, and a block is

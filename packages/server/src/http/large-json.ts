@@ -17,7 +17,7 @@
  * field is validated exactly as before. The placeholder holds a random nonce
  * per body, so no client-sent string can be mistaken for one.
  */
-import { randomBytes } from 'node:crypto';
+import { randomSlice } from '../crypto/random.ts';
 
 /** Bodies from this size on are parsed here. */
 export const LARGE_BODY_BYTES = 16 * 1024;
@@ -40,7 +40,7 @@ export function parseLargeJson(body: Buffer, parseJson: (text: string) => unknow
   const spans = largeStringSpans(body);
   if (spans.length === 0) return parseJson(body.toString('utf8'));
 
-  const nonce = randomBytes(12).toString('hex');
+  const nonce = randomSlice(12).toString('hex');
   // In the JSON text the placeholder's first character is the escape \u0000; parsed, it is U+0000.
   const marker = `\u0000large-${nonce}:`;
   const parts: string[] = [];
