@@ -12,7 +12,7 @@ import { Forbidden, NotFound, PayloadTooLarge, ValidationError } from './errors.
 import type { Keyring } from './keyring.ts';
 import { MessageCache } from './message-cache.ts';
 import { PageCache } from './page-cache.ts';
-import { messageView, newMessageView, type MessageView, type UserView } from './views.ts';
+import { messageView, storedMessageView, type MessageView, type UserView } from './views.ts';
 
 /**
  * A send body: plaintext fields (original API) or the ciphertext fields of
@@ -98,7 +98,7 @@ export class Mail {
     this.#pages.changed(recipient.id);
     // Not cached here: under a stream of sends, holding every new message promoted it to the old
     // generation and cost more in garbage collection than its first read from SQLite.
-    return newMessageView(row, id, sender, recipient);
+    return storedMessageView(row, id, sender, recipient);
   }
 
   #plaintextOf(request: SendRequest): { text: string; attachment: PlainAttachment | null } {

@@ -34,28 +34,16 @@ function attachmentOf(attachment: string | Buffer): string | Buffer {
   return typeof attachment === 'string' || attachment.length >= ATTACHMENT_BYTES_FROM ? attachment : attachment.toString('latin1');
 }
 
+/** The view of a message read from the store. */
 export function messageView(row: Omit<MessageRow, 'encrypted_attachment'> & { encrypted_attachment: string | Buffer }): MessageView {
-  return {
-    id: row.id,
-    sender: { id: row.sender_id, username: row.sender_username },
-    recipient: { id: row.recipient_id, username: row.recipient_username },
-    encrypted_message: row.encrypted_message,
-    encrypted_attachment: attachmentOf(row.encrypted_attachment),
-    attachment_name: row.attachment_name,
-    attachment_mime: row.attachment_mime,
-    encrypted_symmetric_key: row.encrypted_symmetric_key,
-    message_nonce: row.message_nonce,
-    attachment_nonce: row.attachment_nonce,
-    sent_at: row.sent_at,
-    has_attachment: row.has_attachment === 1,
-    key_id: row.key_id,
-    sender_encrypted_symmetric_key: row.sender_encrypted_symmetric_key,
-    sender_key_id: row.sender_key_id,
-  };
+  return storedMessageView(row, row.id, { id: row.sender_id, username: row.sender_username }, { id: row.recipient_id, username: row.recipient_username });
 }
 
-/** The view of a message just stored as `row` under `id`. */
-export function newMessageView(row: NewMessage, id: number, sender: UserView, recipient: UserView): MessageView {
+/**
+ * The view of a message stored as `row` under `id`. Every field is written
+ * out, so every view has one shape (see domain/mail.ts).
+ */
+export function storedMessageView(row: NewMessage, id: number, sender: UserView, recipient: UserView): MessageView {
   return {
     id,
     sender: { id: sender.id, username: sender.username },
