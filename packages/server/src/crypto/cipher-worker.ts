@@ -2,12 +2,13 @@
  * A cipher-pool thread (see cipher-pool.ts): encrypts each batch of sends it
  * is given and answers a few at a time.
  */
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import { BoundedMap } from '../bounded-map.ts';
 import type { CipherReply, CipherRequest } from './cipher-pool.ts';
 import { asBuffer, ownsItsMemory } from '../shared-buffer.ts';
 import { encryptMessage, type PlainAttachment } from './hybrid.ts';
+import { parsePublicKey } from './keys.ts';
 
 const port = parentPort!;
 /** Parsed public keys by their PEM text, as the keyring keeps them on the event loop. */
@@ -17,7 +18,7 @@ let transfer: ArrayBuffer[] = [];
 
 function keyOf(pem: string): KeyObject {
   let key = keysByPem.get(pem);
-  if (key === undefined) keysByPem.set(pem, (key = createPublicKey(pem)));
+  if (key === undefined) keysByPem.set(pem, (key = parsePublicKey(pem)));
   return key;
 }
 
