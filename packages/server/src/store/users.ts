@@ -3,6 +3,7 @@ import { BoundedMap } from '../bounded-map.ts';
 import type { Sqlite } from './database.ts';
 import type { UserKeyRow, UserRow } from './schema.ts';
 import type { SessionCache } from './session-cache.ts';
+import { usernameKey } from './username-key.ts';
 
 export type NewKeyVersion = Omit<UserKeyRow, 'user_id' | 'key_id' | 'created_at'>;
 
@@ -91,9 +92,11 @@ export class UserRepository {
 
     // Transactions are synchronous: nothing else runs on the connection until they commit.
     this.#create = sqlite.transaction((user: { username: string; passwordHash: string; key: NewKeyVersion; now: string }) => {
+      const username_lower = usernameKey(user.username);
+      if (username_lower === null) throw new Error('usernames are ASCII');
       const row = insertUser.get({
         username: user.username,
-        username_lower: user.username.toLowerCase(),
+        username_lower,
         password_hash: user.passwordHash,
         current_key_id: 1,
         created_at: user.now,
@@ -115,16 +118,18 @@ export class UserRepository {
   }
 
   async findByUsername(username: string): Promise<UserRow | undefined> {
-    return this.#byUsername.get(username.toLowerCase());
+    const key = usernameKey(username);
+    return key === null ? undefined : this.#byUsername.get(key);
   }
 
   /**
-   * A user's id and username, by username (ignoring case). Both never change
+   * A user's id and username, by username (ignoring ASCII case). Both never change
    * and users are never deleted, so a found identity is remembered for good
    * (bounded); an unknown name is not, as it may be registered any moment.
    */
   async findIdentity(username: string): Promise<UserIdentity | undefined> {
-    const key = username.toLowerCase();
+    const key = usernameKey(username);
+    if (key === null) return undefined;
     let identity = this.#identities.get(key);
     if (!identity) {
       identity = this.#identityByUsername.get(key);
@@ -180,14 +185,16 @@ export class UserRepository {
   }
 
   async publicKeyOf(username: string): Promise<PublicKeyRow | undefined> {
-    return this.#publicKeyOf.get(username.toLowerCase());
+    const key = usernameKey(username);
+    return key === null ? undefined : this.#publicKeyOf.get(key);
   }
 
-  /** Other users than `exceptUserId`, by id, optionally by case-insensitive username prefix. */
+  /** Other users than `exceptUserId`, by id, optionally by username prefix ignoring ASCII case. */
   async listPublicKeys(options: { exceptUserId: number; prefix?: string; limit: number; offset: number }): Promise<PublicKeyRow[]> {
     const { exceptUserId: viewer, limit, offset } = options;
     if (!options.prefix) return this.#listPublicKeys.all({ viewer, limit, offset });
-    const prefix = options.prefix.toLowerCase();
+    const prefix = usernameKey(options.prefix);
+    if (prefix === null) return [];
     return this.#listPublicKeysByPrefix.all({ viewer, prefix, end: `${prefix}\u007f`, limit, offset });
   }
 }
