@@ -17,11 +17,13 @@
  * for await (const message of client.inbox()) console.log(message.sender.username, message.text);
  */
 import {
-  deriveLoginSecret, decryptMessage, encodeBase64, encryptMessage, exportPrivateKeyPem, generateKeyPair, importPrivateKey, importPublicKey,
-  openEnvelope, sealPrivateKey, DEFAULT_ITERATIONS, type Envelope, type Message, type PublicKeyEntry, type Session, type User,
+  deriveLoginSecret, encodeBase64, encryptMessage, exportPrivateKeyPem, generateKeyPair, importPrivateKey, isCommonPassword, openEnvelope, sealPrivateKey,
+  COMMON_PASSWORD_DETAIL, DEFAULT_ITERATIONS, type Envelope, type Message, type PublicKeyEntry, type Session, type User,
 } from '@securechat/protocol';
-import { DecryptionError, NotLoggedInError, ValidationError } from './errors.ts';
+import { DecryptionError, InvalidResponseError, NotLoggedInError, UnusablePublicKeyError, ValidationError } from './errors.ts';
 import { Keychain } from './keychain.ts';
+import { asUser, openMessage, type DecryptedMessage, type MailboxMessage } from './open-message.ts';
+import { parsePublicKey, publicKeyProblem } from './public-key.ts';
 import { Transport } from './transport.ts';
 
 export type Mode = 'e2e' | 'server';
@@ -50,15 +52,9 @@ export interface OutgoingMessage {
   attachment?: Attachment;
 }
 
-export interface DecryptedMessage {
-  id: number;
-  sender: User;
-  recipient: User;
-  sentAt: string;
-  text: string;
-  attachment: Required<Attachment> | null;
-  /** The message as the server sent it. */
-  raw: Message;
+/** A user's current public key, checked here: `keyError` says why it is unusable (null when it is fine). */
+export interface CheckedPublicKeyEntry extends PublicKeyEntry {
+  keyError: string | null;
 }
 
 export interface ListOptions {
@@ -208,16 +204,19 @@ export class SecureChatClient {
 
   // ── users ──────────────────────────────────────────────────────────────
 
-  /** Every other user, following the server's pages. */
-  async *users(options: { search?: string; limit?: number } = {}): AsyncGenerator<PublicKeyEntry> {
+  /**
+   * Every other user, following the server's pages. A user whose key fails
+   * the checks in public-key.ts is still listed, with `keyError` set.
+   */
+  async *users(options: { search?: string; limit?: number } = {}): AsyncGenerator<CheckedPublicKeyEntry> {
     const query = new URLSearchParams();
     if (options.search) query.set('search', options.search);
     if (options.limit) query.set('limit', String(options.limit));
-    yield* this.#pages<PublicKeyEntry>(`/api/users/?${query}`);
+    for await (const entry of this.#pages<PublicKeyEntry>(`/api/users/?${query}`)) yield checkedEntry(entry);
   }
 
-  async publicKey(username: string): Promise<PublicKeyEntry> {
-    return (await this.#http.request<PublicKeyEntry>('GET', `/api/users/${encodeURIComponent(username)}/public-key/`)).body;
+  async publicKey(username: string): Promise<CheckedPublicKeyEntry> {
+    return checkedEntry((await this.#http.request<PublicKeyEntry>('GET', `/api/users/${encodeURIComponent(username)}/public-key/`)).body);
   }
 
   // ── messages ───────────────────────────────────────────────────────────
@@ -241,10 +240,16 @@ export class SecureChatClient {
   }
 
   async #sendEncrypted(recipient: string, message: OutgoingMessage, meta: object): Promise<Message> {
-    const [theirs, ours] = await Promise.all([this.publicKey(recipient), this.keys().then((keys) => keys[0]!)]);
+    const [theirs, ours] = await Promise.all([this.publicKey(recipient), this.keys().then((keys) => keys[0])]);
+    if (theirs.keyError !== null) {
+      throw new UnusablePublicKeyError(theirs.keyError, `${recipient}'s public key is unusable: ${theirs.keyError}. Nothing was sent.`);
+    }
+    if (!ours) throw new InvalidResponseError('The server listed none of your keys.');
+    const ownProblem = await publicKeyProblem(ours.public_key);
+    if (ownProblem !== null) throw new UnusablePublicKeyError(ownProblem, `Your current public key is unusable: ${ownProblem}. Nothing was sent.`);
     const fields = await encryptMessage(
       { text: message.text, attachment: message.attachment?.data },
-      { recipient: await importPublicKey(theirs.public_key), sender: await importPublicKey(ours.public_key) },
+      { recipient: await parsePublicKey(theirs.public_key), sender: await parsePublicKey(ours.public_key) },
     );
     const body = { recipient, key_id: theirs.key_id, sender_key_id: ours.key_id, ...fields, ...meta };
     return (await this.#http.request<Message>('POST', '/api/messages/send/', body)).body;
@@ -259,46 +264,45 @@ export class SecureChatClient {
     yield* this.#pages<Message>(`/api/messages/?${query}`);
   }
 
-  /** The inbox, decrypted, newest first (or oldest first with `afterId`). */
-  async *inbox(options: Omit<ListOptions, 'direction'> = {}): AsyncGenerator<DecryptedMessage> {
-    for await (const message of this.messages({ ...options, direction: 'inbox' })) yield this.decrypt(message);
+  /**
+   * The inbox, decrypted, newest first (or oldest first with `afterId`). A
+   * message that cannot be parsed or decrypted is yielded with `readable: false`
+   * and a `reason`; the others are unaffected.
+   */
+  async *inbox(options: Omit<ListOptions, 'direction'> = {}): AsyncGenerator<MailboxMessage> {
+    for await (const message of this.messages({ ...options, direction: 'inbox' })) yield this.open(message);
   }
 
-  /** Sent messages, decrypted with their sender copies. */
-  async *sent(options: Omit<ListOptions, 'direction'> = {}): AsyncGenerator<DecryptedMessage> {
-    for await (const message of this.messages({ ...options, direction: 'sent' })) yield this.decrypt(message);
+  /** Sent messages, decrypted with their sender copies (unreadable ones as in `inbox`). */
+  async *sent(options: Omit<ListOptions, 'direction'> = {}): AsyncGenerator<MailboxMessage> {
+    for await (const message of this.messages({ ...options, direction: 'sent' })) yield this.open(message);
   }
 
   async message(id: number): Promise<Message> {
     return (await this.#http.request<Message>('GET', `/api/messages/${id}/`)).body;
   }
 
-  async read(id: number): Promise<DecryptedMessage> {
-    return this.decrypt(await this.message(id));
+  /** One message, opened as in `inbox` (check `readable`). */
+  async read(id: number): Promise<MailboxMessage> {
+    return this.open(await this.message(id));
   }
 
-  /** Decrypts as recipient, or as sender (with the sender copy) for sent mail. */
-  async decrypt(message: Message): Promise<DecryptedMessage> {
+  /**
+   * Decrypts as recipient, or as sender (with the sender copy) for sent mail.
+   * Never throws for what is wrong with the message itself (that gives
+   * `readable: false`); throws `DecryptionError` when the keys are locked.
+   */
+  async open(message: Message): Promise<MailboxMessage> {
     const user = this.#requireUser();
-    const asRecipient = message.recipient.id === user.id;
-    const keyId = asRecipient ? message.key_id : message.sender_key_id;
-    if (keyId === null) throw new DecryptionError(`Message ${message.id} has no copy of its key for its sender.`);
-    let plain;
-    try {
-      plain = await decryptMessage(message, this.#keys.get(keyId), asRecipient ? 'recipient' : 'sender');
-    } catch (error) {
-      if (error instanceof DecryptionError) throw error;
-      throw new DecryptionError(`Message ${message.id} could not be decrypted.`, { cause: error });
-    }
-    return {
-      id: message.id,
-      sender: message.sender,
-      recipient: message.recipient,
-      sentAt: message.sent_at,
-      text: plain.text,
-      attachment: plain.attachment ? { data: plain.attachment, name: message.attachment_name, mime: message.attachment_mime } : null,
-      raw: message,
-    };
+    if (!this.#keys.unlocked) throw new DecryptionError('Keys are locked: log in or unlock with your password first.');
+    return openMessage(message, { userId: user.id, keyFor: (keyId) => this.#keys.find(keyId) });
+  }
+
+  /** As `open`, but a message that cannot be decrypted throws `DecryptionError`. */
+  async decrypt(message: Message): Promise<DecryptedMessage> {
+    const opened = await this.open(message);
+    if (!opened.readable) throw new DecryptionError(`Message ${opened.id} cannot be decrypted: ${opened.reason}.`);
+    return opened;
   }
 
   // ── internals ──────────────────────────────────────────────────────────
@@ -307,6 +311,7 @@ export class SecureChatClient {
     let url: string | null = first;
     while (url) {
       const page: { body: T[]; next: string | null } = await this.#http.request<T[]>('GET', url);
+      if (!Array.isArray(page.body)) throw new InvalidResponseError('The server answered a list request with something that is not a list.');
       yield* page.body;
       url = page.next;
     }
@@ -339,8 +344,14 @@ export class SecureChatClient {
  */
 function checkNewPassword(password: string, field = 'password'): void {
   const length = [...password].length;
-  if (length < 8 || length > 1024) {
-    const message = 'Password must be 8 to 1024 characters.';
-    throw new ValidationError(400, message, { [field]: [message] });
-  }
+  const problem = length < 8 || length > 1024 ? 'Password must be 8 to 1024 characters.' : isCommonPassword(password) ? COMMON_PASSWORD_DETAIL : null;
+  if (problem) throw new ValidationError(400, problem, { [field]: [problem] });
+}
+
+async function checkedEntry(entry: PublicKeyEntry): Promise<CheckedPublicKeyEntry> {
+  const user = asUser(entry?.user);
+  const keyId = entry?.key_id;
+  if (user.id === 0 || !Number.isSafeInteger(keyId)) return { user, public_key: '', key_id: 0, keyError: 'the server sent a malformed entry' };
+  const publicKey = typeof entry.public_key === 'string' ? entry.public_key : '';
+  return { user, public_key: publicKey, key_id: keyId, keyError: await publicKeyProblem(publicKey) };
 }

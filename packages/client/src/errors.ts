@@ -57,6 +57,22 @@ export class NetworkError extends SecureChatError {
   }
 }
 
+/** The server answered with something this client refuses to use (a malformed list, an unusable key). */
+export class InvalidResponseError extends SecureChatError {
+  override name = 'InvalidResponseError';
+}
+
+/**
+ * A public key from the server fails the SDK's checks (see public-key.ts);
+ * nothing is encrypted to it. `reason` says which check, e.g. "its modulus is even".
+ */
+export class UnusablePublicKeyError extends InvalidResponseError {
+  override name = 'UnusablePublicKeyError';
+  constructor(readonly reason: string, message = `The public key is unusable: ${reason}.`) {
+    super(message);
+  }
+}
+
 /** A message or envelope could not be decrypted (wrong password, missing key, tampering). */
 export class DecryptionError extends SecureChatError {
   override name = 'DecryptionError';

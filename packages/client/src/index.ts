@@ -1,3 +1,7 @@
-export { SecureChatClient, type Attachment, type ClientOptions, type DecryptedMessage, type ListOptions, type Mode, type OutgoingMessage } from './client.ts';
+export {
+  SecureChatClient, type Attachment, type CheckedPublicKeyEntry, type ClientOptions, type ListOptions, type Mode, type OutgoingMessage,
+} from './client.ts';
+export type { DecryptedMessage, MailboxMessage, UnreadableMessage } from './open-message.ts';
+export { parsePublicKey, publicKeyDer, publicKeyProblem } from './public-key.ts';
 export * from './errors.ts';
 export type { Envelope, Message, PublicKeyEntry, Session, User } from '@securechat/protocol';

@@ -33,10 +33,9 @@ export class Keychain {
     this.#keys.set(keyId, key);
   }
 
-  get(keyId: number): CryptoKey {
-    const key = this.#keys.get(keyId);
-    if (!key) throw new DecryptionError(this.unlocked ? `Key version ${keyId} is not available.` : 'Keys are locked: log in or unlock with your password first.');
-    return key;
+  /** The private key of that version, if the password opened it. */
+  find(keyId: number): CryptoKey | undefined {
+    return this.#keys.get(keyId);
   }
 
   /** Private keys by version, for re-sealing them under a new password. */

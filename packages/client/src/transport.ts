@@ -49,7 +49,10 @@ export class Transport {
   }
 }
 
+/** The next page's URL; one on another origin is ignored, so the token is never sent elsewhere. */
 function nextLink(header: string | null, requestUrl: string): string | null {
   const match = header ? /<([^>]+)>\s*;\s*rel="?next"?/.exec(header) : null;
-  return match ? new URL(match[1]!, requestUrl).toString() : null;
+  if (!match) return null;
+  const next = new URL(match[1]!, requestUrl);
+  return next.origin === new URL(requestUrl).origin ? next.toString() : null;
 }

@@ -2,14 +2,13 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import type { DecryptedMessage } from '../index.ts';
-import { pemToDer } from '@securechat/protocol';
+import { InvalidResponseError, publicKeyDer, type MailboxMessage, type Mode } from '../index.ts';
 import { Context, parsePositiveInt } from './context.ts';
 import { UsageError } from './exit-codes.ts';
 import { preview, size, table, when } from './format.ts';
 import { forgetProfile } from './profile.ts';
 import { saveAttachment } from './save-attachment.ts';
-import type { Mode } from '../index.ts';
+import { terminalLine as line, terminalText } from './terminal-text.ts';
 
 const MIME_TYPES: Record<string, string> = {
   '.txt': 'text/plain', '.md': 'text/markdown', '.html': 'text/html', '.json': 'application/json', '.pdf': 'application/pdf',
@@ -17,21 +16,34 @@ const MIME_TYPES: Record<string, string> = {
   '.zip': 'application/zip', '.gz': 'application/gzip', '.mp3': 'audio/mpeg', '.mp4': 'video/mp4', '.csv': 'text/csv',
 };
 
-/** Short SHA-256 fingerprint of a public key, for comparing keys out of band. */
-function fingerprint(publicKeyPem: string): string {
-  const hex = createHash('sha256').update(pemToDer(publicKeyPem, 'PUBLIC KEY')).digest('hex').slice(0, 32);
+/** Short SHA-256 fingerprint of a public key, for comparing keys out of band; null when it is not one PEM block. */
+function fingerprint(publicKeyPem: string): string | null {
+  let der: Uint8Array;
+  try {
+    der = publicKeyDer(publicKeyPem);
+  } catch {
+    return null;
+  }
+  const hex = createHash('sha256').update(der).digest('hex').slice(0, 32);
   return hex.match(/.{4}/g)!.join(':');
 }
 
-function messageJson(m: DecryptedMessage) {
+/** `readable: false` (with `reason`, and `text: null`) marks a message that cannot be decrypted. */
+function messageJson(m: MailboxMessage) {
   return {
     id: m.id,
     sender: m.sender.username,
     recipient: m.recipient.username,
     sent_at: m.sentAt,
+    readable: m.readable,
+    ...(m.readable ? {} : { reason: m.reason }),
     text: m.text,
     attachment: m.attachment ? { name: m.attachment.name, mime: m.attachment.mime, size: m.attachment.data.length } : null,
   };
+}
+
+function unreadableSentence(m: MailboxMessage & { readable: false }): string {
+  return `Message #${m.id} cannot be decrypted: ${m.reason}.`;
 }
 
 export async function register(ctx: Context, username: string, options: { mode: Mode }) {
@@ -39,14 +51,14 @@ export async function register(ctx: Context, username: string, options: { mode: 
   const password = await ctx.passwords.fresh('Choose a password: ', process.env.SECURECHAT_PASSWORD);
   const { user } = await client.register(username, password);
   await ctx.remember(client);
-  ctx.print(`Registered and logged in as ${user.username} on ${client.baseUrl} (${client.mode === 'e2e' ? 'end-to-end' : 'server'} mode).`, { user, mode: client.mode, server: client.baseUrl });
+  ctx.print(`Registered and logged in as ${line(user.username)} on ${client.baseUrl} (${client.mode === 'e2e' ? 'end-to-end' : 'server'} mode).`, { user, mode: client.mode, server: client.baseUrl });
 }
 
 export async function login(ctx: Context, username: string, options: { mode: Mode }) {
   const client = await ctx.anonymousClient(options.mode);
   const { user } = await client.login(username, await ctx.passwords.current());
   await ctx.remember(client);
-  ctx.print(`Logged in as ${user.username} on ${client.baseUrl}.`, { user, mode: client.mode, server: client.baseUrl });
+  ctx.print(`Logged in as ${line(user.username)} on ${client.baseUrl}.`, { user, mode: client.mode, server: client.baseUrl });
 }
 
 export async function logout(ctx: Context) {
@@ -56,14 +68,14 @@ export async function logout(ctx: Context) {
   } finally {
     await forgetProfile(ctx.profilePath);
   }
-  ctx.print(`Logged out ${profile.user.username}.`, { logged_out: profile.user.username });
+  ctx.print(`Logged out ${line(profile.user.username)}.`, { logged_out: profile.user.username });
 }
 
 export async function whoami(ctx: Context) {
   const { client, profile } = await ctx.client();
   const current = (await client.sessions()).find((s) => s.current);
   ctx.print(
-    `${profile.user.username} (id ${profile.user.id}) on ${client.baseUrl}, ${profile.mode === 'e2e' ? 'end-to-end' : 'server'} mode; session expires ${when(current?.expires_at ?? '')}`,
+    `${line(profile.user.username)} (id ${line(profile.user.id)}) on ${line(client.baseUrl)}, ${profile.mode === 'e2e' ? 'end-to-end' : 'server'} mode; session expires ${when(current?.expires_at ?? '')}`,
     { user: profile.user, server: client.baseUrl, mode: profile.mode, session: current },
   );
 }
@@ -72,9 +84,10 @@ export async function users(ctx: Context, options: { search?: string }) {
   const { client } = await ctx.client();
   const list = [];
   for await (const entry of client.users({ search: options.search })) list.push(entry);
+  const shown = list.map((u) => ({ ...u, fingerprint: u.keyError === null ? fingerprint(u.public_key) : null }));
   ctx.print(
-    table(['USER', 'ID', 'KEY', 'FINGERPRINT'], list.map((u) => [u.user.username, u.user.id, `v${u.key_id}`, fingerprint(u.public_key)])),
-    list.map((u) => ({ ...u.user, key_id: u.key_id, fingerprint: fingerprint(u.public_key) })),
+    table(['USER', 'ID', 'KEY', 'FINGERPRINT'], shown.map((u) => [u.user.username, u.user.id, `v${u.key_id}`, u.fingerprint ?? `unusable key: ${u.keyError}`])),
+    shown.map((u) => ({ ...u.user, key_id: u.key_id, fingerprint: u.fingerprint, key_error: u.keyError })),
   );
 }
 
@@ -92,13 +105,13 @@ export async function send(ctx: Context, recipient: string, text: string | undef
   if (!body && !attachment) throw new UsageError('Nothing to send: give a text, --file, or pipe the text on stdin.');
   const message = await client.send(recipient, { text: body, attachment });
   const what = attachment ? ` with ${attachment.name} (${size(attachment.data.length)})` : '';
-  ctx.print(`Sent message #${message.id} to ${message.recipient.username}${what}.`, { id: message.id, recipient: message.recipient.username, sent_at: message.sent_at });
+  ctx.print(`Sent message #${line(message.id)} to ${line(message.recipient?.username)}${what}.`, { id: message.id, recipient: message.recipient.username, sent_at: message.sent_at });
 }
 
 export async function mailbox(ctx: Context, direction: 'inbox' | 'sent', options: { limit: string }) {
   const limit = parsePositiveInt(options.limit, '--limit');
   const client = await ctx.unlockedClient();
-  const list: DecryptedMessage[] = [];
+  const list: MailboxMessage[] = [];
   for await (const message of direction === 'inbox' ? client.inbox({ limit }) : client.sent({ limit })) {
     list.push(message);
     if (list.length >= limit) break;
@@ -107,7 +120,13 @@ export async function mailbox(ctx: Context, direction: 'inbox' | 'sent', options
   ctx.print(
     table(
       ['ID', who, 'SENT (UTC)', 'MESSAGE', 'ATTACHMENT'],
-      list.map((m) => [m.id, direction === 'inbox' ? m.sender.username : m.recipient.username, when(m.sentAt), preview(m.text), m.attachment ? `${m.attachment.name || '(unnamed)'} ${size(m.attachment.data.length)}` : '']),
+      list.map((m) => [
+        m.id,
+        direction === 'inbox' ? m.sender.username : m.recipient.username,
+        when(m.sentAt),
+        m.readable ? preview(m.text) : `(cannot be decrypted: ${m.reason})`,
+        m.attachment ? `${m.attachment.name || '(unnamed)'} ${size(m.attachment.data.length)}` : '',
+      ]),
     ),
     list.map((m) => messageJson(m)),
   );
@@ -116,14 +135,20 @@ export async function mailbox(ctx: Context, direction: 'inbox' | 'sent', options
 export async function read(ctx: Context, id: string, options: { save?: string }) {
   const client = await ctx.unlockedClient();
   const message = await client.read(parsePositiveInt(id, 'The message id'));
+  const heading = `Message #${message.id} from ${line(message.sender.username)} to ${line(message.recipient.username)}, ${when(message.sentAt)} UTC`;
+  if (!message.readable) {
+    // The metadata on stdout (or JSON with readable: false), the reason on stderr, and a failing exit code.
+    ctx.print(heading, { ...messageJson(message), saved_to: null });
+    throw new InvalidResponseError(unreadableSentence(message));
+  }
   let savedTo: string | null = null;
   if (message.attachment && options.save) {
     savedTo = await saveAttachment(options.save, message.attachment.name, message.attachment.data, `attachment-${message.id}`);
   }
-  const lines = [`Message #${message.id} from ${message.sender.username} to ${message.recipient.username}, ${when(message.sentAt)} UTC`, '', message.text];
+  const lines = [heading, '', terminalText(message.text)];
   if (message.attachment) {
     const a = message.attachment;
-    lines.push('', `Attachment: ${a.name || '(unnamed)'} (${a.mime || 'unknown type'}, ${size(a.data.length)})` + (savedTo ? ` saved to ${savedTo}` : ' — use --save DIR to save it'));
+    lines.push('', `Attachment: ${line(a.name) || '(unnamed)'} (${line(a.mime) || 'unknown type'}, ${size(a.data.length)})` + (savedTo ? ` saved to ${line(savedTo)}` : ' — use --save DIR to save it'));
   }
   ctx.print(lines.join('\n'), { ...messageJson(message), saved_to: savedTo });
 }
@@ -131,7 +156,8 @@ export async function read(ctx: Context, id: string, options: { save?: string })
 export async function rotate(ctx: Context) {
   const { client } = await ctx.client();
   const envelope = await client.rotateKeys(await ctx.passwords.current());
-  ctx.print(`New key version ${envelope.key_id} is current; earlier messages stay readable. Fingerprint ${fingerprint(envelope.public_key)}`, { key_id: envelope.key_id, fingerprint: fingerprint(envelope.public_key) });
+  const print = fingerprint(envelope.public_key);
+  ctx.print(`New key version ${line(envelope.key_id)} is current; earlier messages stay readable. Fingerprint ${print ?? '(unusable key)'}`, { key_id: envelope.key_id, fingerprint: print });
 }
 
 export async function sessions(ctx: Context) {
@@ -147,7 +173,7 @@ export async function sessions(ctx: Context) {
 export async function revoke(ctx: Context, id: string) {
   const { client } = await ctx.client();
   await client.revokeSession(parsePositiveInt(id, 'The session id'));
-  ctx.print(`Session ${id} revoked.`, { revoked: Number(id) });
+  ctx.print(`Session ${line(id)} revoked.`, { revoked: Number(id) });
 }
 
 export async function passwd(ctx: Context) {
@@ -162,7 +188,7 @@ export async function keys(ctx: Context) {
   const { client } = await ctx.client();
   const list = await client.keys();
   ctx.print(
-    table(['KEY', 'CREATED (UTC)', 'PBKDF2 ROUNDS', 'FINGERPRINT'], list.map((k, i) => [`v${k.key_id}${i === 0 ? ' (current)' : ''}`, when(k.created_at), k.private_key_iterations, fingerprint(k.public_key)])),
+    table(['KEY', 'CREATED (UTC)', 'PBKDF2 ROUNDS', 'FINGERPRINT'], list.map((k, i) => [`v${k.key_id}${i === 0 ? ' (current)' : ''}`, when(k.created_at), k.private_key_iterations, fingerprint(k.public_key) ?? '(unusable key)'])),
     list.map((k) => ({ key_id: k.key_id, created_at: k.created_at, private_key_iterations: k.private_key_iterations, fingerprint: fingerprint(k.public_key) })),
   );
 }

@@ -4,6 +4,7 @@ import { NotLoggedInError } from '../errors.ts';
 import { UsageError } from './exit-codes.ts';
 import { PasswordInput } from './password.ts';
 import { loadProfile, profilePath, saveProfile, type Profile } from './profile.ts';
+import { terminalJson, terminalText } from './terminal-text.ts';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:8000';
 const USER_AGENT = 'securechat-cli/0.1';
@@ -59,9 +60,13 @@ export class Context {
     await saveProfile(this.profilePath, { server: client.baseUrl, mode: client.mode, user: client.user!, token: client.token! });
   }
 
-  /** Prints `human` for people, or `data` as JSON with --json. */
+  /**
+   * Prints `human` for people, or `data` as JSON with --json. Commands make
+   * each server-supplied field safe where it is placed; this pass is the net
+   * for any they missed (the JSON keeps exact values, escaped).
+   */
   print(human: string, data: unknown): void {
-    process.stdout.write((this.json ? JSON.stringify(data, null, 2) : human) + '\n');
+    process.stdout.write((this.json ? terminalJson(data) : terminalText(human)) + '\n');
   }
 }
 

@@ -2,9 +2,11 @@
  * Exit codes scripts can rely on (also printed by `securechat --help`).
  */
 import {
-  ApiError, AuthenticationError, DecryptionError, NetworkError, NotFoundError, NotLoggedInError, PermissionError, RateLimitError, ServerError,
+  ApiError, AuthenticationError, DecryptionError, InvalidResponseError, NetworkError, NotFoundError, NotLoggedInError, PermissionError, RateLimitError,
+  ServerError,
 } from '../errors.ts';
 import { Interrupted, NoPasswordGiven, PasswordMismatch } from './password.ts';
+import { terminalLine } from './terminal-text.ts';
 
 export const EXIT = {
   ok: 0,
@@ -26,13 +28,14 @@ Exit codes:
   4  no such user, message or session (or not yours)
   5  the server refused the request as invalid (e.g. too large)
   6  rate limited: try again later
-  7  server unreachable or failing`;
+  7  server unreachable or failing, or it sent what this client refuses
+     (an unusable public key, a message that cannot be decrypted)`;
 
 export function exitCodeOf(error: unknown): number {
   if (error instanceof AuthenticationError || error instanceof NotLoggedInError || error instanceof DecryptionError) return EXIT.auth;
   if (error instanceof NotFoundError || error instanceof PermissionError) return EXIT.notFound;
   if (error instanceof RateLimitError) return EXIT.rateLimited;
-  if (error instanceof NetworkError || error instanceof ServerError) return EXIT.unavailable;
+  if (error instanceof NetworkError || error instanceof ServerError || error instanceof InvalidResponseError) return EXIT.unavailable;
   if (error instanceof ApiError) return EXIT.rejected;
   if (error instanceof NoPasswordGiven || error instanceof PasswordMismatch || error instanceof UsageError) return EXIT.usage;
   if (error instanceof Interrupted) return 130;
@@ -42,16 +45,16 @@ export function exitCodeOf(error: unknown): number {
 /** A mistake in how the command was called. */
 export class UsageError extends Error {}
 
-/** One line a person can act on. */
+/** One line a person can act on (then one per field error); the server's words are made terminal-safe. */
 export function describeError(error: unknown): string {
-  if (error instanceof RateLimitError) return `${error.detail} (retry in ${error.retryAfterSeconds} s)`;
+  if (error instanceof RateLimitError) return `${terminalLine(error.detail)} (retry in ${error.retryAfterSeconds} s)`;
   if (error instanceof ApiError) {
     const fields = Object.entries(error.errors)
-      .filter(([, messages]) => messages.some((m) => m !== error.detail))
-      .map(([field, messages]) => `\n  ${field}: ${messages.join(' ')}`)
+      .filter(([, messages]) => Array.isArray(messages) && messages.some((m) => m !== error.detail))
+      .map(([field, messages]) => `\n  ${terminalLine(field)}: ${messages.map(terminalLine).join(' ')}`)
       .join('');
-    return error.detail + fields;
+    return terminalLine(error.detail) + fields;
   }
-  if (error instanceof NetworkError) return `${error.message} Is it running? (set --server or SECURECHAT_SERVER)`;
-  return error instanceof Error ? error.message : String(error);
+  if (error instanceof NetworkError) return `${terminalLine(error.message)} Is it running? (set --server or SECURECHAT_SERVER)`;
+  return terminalLine(error instanceof Error ? error.message : String(error));
 }

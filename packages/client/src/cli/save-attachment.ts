@@ -5,11 +5,15 @@
  */
 import { mkdir, open } from 'node:fs/promises';
 import { basename, extname, join, resolve, sep } from 'node:path';
+import { replaceUnsafe } from './terminal-text.ts';
 
-/** A safe file name from whatever the sender wrote, e.g. `../../etc/passwd` → `passwd`. */
+/**
+ * A safe file name from whatever the sender wrote, e.g. `../../etc/passwd` → `passwd`;
+ * controls and bidi overrides become `_`, so `invoice\u202Efdp.exe` cannot pass for a PDF.
+ */
 export function safeFileName(name: string, fallback: string): string {
-  const base = basename(name.replaceAll('\\', '/'))
-    .replace(/[\u0000-\u001f\u007f/:*?"<>|]/g, '_')
+  const base = replaceUnsafe(basename(name.replaceAll('\\', '/')), '_')
+    .replace(/[/:*?"<>|]/g, '_')
     .replace(/^[.\s]+/, '')
     .trim()
     .slice(0, 200);
