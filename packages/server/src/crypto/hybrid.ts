@@ -38,6 +38,20 @@ export function wrapKey(messageKey: Buffer, publicKey: KeyObject): string {
 }
 
 /**
+ * Whether wrapKey works for this key: OpenSSL parses keys it cannot encrypt
+ * for (an even modulus fails with "no inverse"). Deterministic per key, so
+ * one trial wrap vouches for every later send.
+ */
+export function canWrapFor(publicKey: KeyObject): boolean {
+  try {
+    wrapKey(Buffer.alloc(32), publicKey);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * The ciphertext ‖ tag of an attachment given as base64 bytes, as base64
  * bytes, produced a slice at a time (decode → AES-GCM → encode) into one
  * buffer of the final size; null when the text is not strict base64.

@@ -4,16 +4,14 @@
  * it verifies shape — strict base64, nonce and salt sizes, wrapped-key length
  * equal to the key's modulus, current key versions — and stores it as given.
  */
-import { createPublicKey } from 'node:crypto';
 import { decodeStrictBase64 } from '../crypto/base64.ts';
 import { GCM_TAG_BYTES } from '../crypto/keys.ts';
+import { checkPublicKey } from './client-public-key.ts';
 import { ValidationError } from './errors.ts';
 
 export const MIN_CLIENT_ITERATIONS = 100_000;
 /** The server may later run PBKDF2 over a stored envelope; keep that bounded. */
 export const MAX_CLIENT_ITERATIONS = 10_000_000;
-const MIN_RSA_BITS = 2048;
-const MAX_RSA_BITS = 8192;
 const MAX_SEALED_KEY_BYTES = 16 * 1024;
 
 export interface ClientEnvelope {
@@ -53,8 +51,7 @@ export function clientKeyPairOf(body: Partial<Record<(typeof KEY_PAIR_FIELDS)[nu
     throw new ValidationError('A client-made key needs public_key and every envelope field.', Object.fromEntries(missing.map((f) => [f, ['This field is required.']])));
   }
   const { public_key, encrypted_private_key, private_key_nonce, private_key_salt, private_key_iterations } = body as ClientKeyPair;
-  const pair = { public_key, encrypted_private_key, private_key_nonce, private_key_salt, private_key_iterations };
-  checkPublicKey(pair.public_key);
+  const pair = { public_key: checkPublicKey(public_key), encrypted_private_key, private_key_nonce, private_key_salt, private_key_iterations };
   checkEnvelope(pair);
   return pair;
 }
@@ -71,22 +68,4 @@ export function checkEnvelope(envelope: ClientEnvelope, field = ''): void {
   if (!Number.isInteger(rounds) || rounds < MIN_CLIENT_ITERATIONS || rounds > MAX_CLIENT_ITERATIONS) {
     throw ValidationError.field(name('private_key_iterations'), `private_key_iterations must be from ${MIN_CLIENT_ITERATIONS} to ${MAX_CLIENT_ITERATIONS}.`);
   }
-}
-
-/** An SPKI PEM RSA public key, 2048–8192 bits, exponent 65537. */
-export function checkPublicKey(pem: string): void {
-  const invalid = (why: string) => ValidationError.field('public_key', `public_key ${why}`);
-  if (!pem.includes('-----BEGIN PUBLIC KEY-----')) throw invalid('must be a PEM SubjectPublicKeyInfo ("BEGIN PUBLIC KEY").');
-  let details;
-  try {
-    const key = createPublicKey({ key: pem, format: 'pem' });
-    if (key.asymmetricKeyType !== 'rsa') throw invalid('must be an RSA key.');
-    details = key.asymmetricKeyDetails;
-  } catch (error) {
-    if (error instanceof ValidationError) throw error;
-    throw invalid('is not a valid public key.');
-  }
-  const bits = details?.modulusLength ?? 0;
-  if (bits < MIN_RSA_BITS || bits > MAX_RSA_BITS) throw invalid(`must be ${MIN_RSA_BITS} to ${MAX_RSA_BITS} bits (got ${bits}).`);
-  if (details?.publicExponent !== 65537n) throw invalid('must use the public exponent 65537.');
 }

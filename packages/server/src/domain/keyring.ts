@@ -1,11 +1,13 @@
 /**
  * Key versions (Part B1): generation, sealing, rotation, and a cache of parsed
  * public keys. A (user, key_id) pair never changes once written, so a parsed
- * `KeyObject` can be reused by every later send instead of re-parsing PEM.
+ * `KeyObject` can be reused by every later send instead of re-parsing PEM —
+ * and a key found unusable (stored before public keys were checked) stays so.
  */
 import type { KeyObject } from 'node:crypto';
 import { BoundedMap } from '../bounded-map.ts';
 import type { Config } from '../config.ts';
+import { canWrapFor } from '../crypto/hybrid.ts';
 import { generateRsaKeyPair, parsePublicKey, sealPrivateKey } from '../crypto/keys.ts';
 import type { Store, UserKeyRow } from '../store/index.ts';
 import type { NewKeyVersion } from '../store/users.ts';
@@ -24,7 +26,8 @@ export interface CurrentKey {
 export class Keyring {
   readonly #store: Store;
   readonly #config: Config;
-  readonly #keysByVersion = new BoundedMap<string, CurrentKey>(MAX_CACHED_KEYS);
+  /** null: a stored key that cannot be used for RSA-OAEP */
+  readonly #keysByVersion = new BoundedMap<string, CurrentKey | null>(MAX_CACHED_KEYS);
 
   constructor(store: Store, config: Config) {
     this.#store = store;
@@ -45,21 +48,33 @@ export class Keyring {
   }
 
   /**
-   * The user's current key version with its parsed public key. Only the
-   * version number is read each time; the parsed key is cached by version.
+   * The user's current key version with its parsed public key, or null when
+   * that key cannot be used to wrap a message key. Only the version number is
+   * read each time; the parsed key is cached by version.
    */
-  async currentKey(userId: number): Promise<CurrentKey> {
+  async currentKey(userId: number): Promise<CurrentKey | null> {
     const keyId = await this.#store.users.currentKeyId(userId);
     if (keyId === undefined) throw new Error(`user ${userId} has no key`);
     const cacheKey = `${userId}:${keyId}`;
     let key = this.#keysByVersion.get(cacheKey);
-    if (!key) {
+    if (key === undefined) {
       const pem = await this.#store.users.publicKey(userId, keyId);
       if (pem === undefined) throw new Error(`user ${userId} has no key ${keyId}`);
-      const publicKey = parsePublicKey(pem);
-      key = { keyId, pem, publicKey, wrappedKeyBytes: (publicKey.asymmetricKeyDetails?.modulusLength ?? 0) / 8 };
+      key = usableKey(keyId, pem);
       this.#keysByVersion.set(cacheKey, key);
     }
     return key;
   }
+}
+
+/** Parsed, RSA, and a trial wrap works: then every send's wrap works too, on any thread. */
+function usableKey(keyId: number, pem: string): CurrentKey | null {
+  let publicKey: KeyObject;
+  try {
+    publicKey = parsePublicKey(pem);
+  } catch {
+    return null;
+  }
+  if (publicKey.asymmetricKeyType !== 'rsa' || !canWrapFor(publicKey)) return null;
+  return { keyId, pem, publicKey, wrappedKeyBytes: Math.ceil((publicKey.asymmetricKeyDetails?.modulusLength ?? 0) / 8) };
 }

@@ -37,6 +37,9 @@ export interface MessagePage {
   next?: { beforeId: number } | { afterId: number };
 }
 
+const RECIPIENT_KEY_UNUSABLE = "The recipient's public key is unusable: no message can be encrypted for it until they rotate their key.";
+const SENDER_KEY_UNUSABLE = 'Your public key is unusable: rotate your key (POST /api/keys/rotate/) before sending.';
+
 export class Mail {
   readonly #store: Store;
   readonly #keyring: Keyring;
@@ -66,6 +69,8 @@ export class Mail {
     if (!recipient) throw ValidationError.field('recipient', 'Unknown recipient.');
 
     const [recipientKey, senderKey] = await Promise.all([this.#keyring.currentKey(recipient.id), this.#keyring.currentKey(sender.id)]);
+    if (recipientKey === null) throw ValidationError.field('recipient', RECIPIENT_KEY_UNUSABLE);
+    if (senderKey === null) throw ValidationError.field('non_field_errors', SENDER_KEY_UNUSABLE);
     const sealed: CheckedCiphertext = plain
       ? withKeyIds(
           (await encryptOnPool(plain, { recipient: recipientKey, sender: senderKey }, sender.id)) ?? invalidAttachment(),
