@@ -24,7 +24,9 @@ import { Sessions } from './domain/sessions.ts';
 import { authRoutes } from './http/auth.ts';
 import type { App, Domain, RateLimitHook, RouteOptions } from './http/context.ts';
 import { errorHandler, notFoundHandler } from './http/errors.ts';
+import { BodyBudget, reserveBodyMemory, SMALL_BODY_BYTES } from './http/body-budget.ts';
 import { useJsonBodies } from './http/json-body.ts';
+import { PASSWORD_CHANGE_BODY_BYTES } from './http/auth.ts';
 import { keyRoutes } from './http/keys.ts';
 import { messageRoutes } from './http/messages.ts';
 import { opsRoutes } from './http/ops.ts';
@@ -42,6 +44,12 @@ export interface AppDeps {
 
 /** Room in a send body for everything but the attachment (text, names, JSON). */
 const BODY_OVERHEAD_BYTES = 2 * 1024 * 1024;
+/** A socket with no traffic either way for this long is closed (a reader that stopped reading, a client that went away). */
+const SOCKET_IDLE_MS = 60_000;
+/** All headers must arrive within this; bodies have their own pace (http/body-deadlines.ts). */
+const HEADERS_TIMEOUT_MS = 10_000;
+/** A backstop for Node's own whole-request timer: the body deadlines end slow bodies long before it. */
+const REQUEST_TIMEOUT_MS = 20 * 60_000;
 
 /** Log fields that may hold secrets; pino replaces them with "[Redacted]". */
 const REDACTED_PATHS = [
@@ -92,7 +100,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const app = Fastify({
     logger: loggerOptions(deps),
     childLoggerFactory: lazyChildLoggerFactory,
-    bodyLimit: encodedLength(config.maxAttachmentBytes) + BODY_OVERHEAD_BYTES,
+    bodyLimit: SMALL_BODY_BYTES,
+    connectionTimeout: SOCKET_IDLE_MS,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    http: { headersTimeout: HEADERS_TIMEOUT_MS, connectionsCheckingInterval: 2_000 },
     routerOptions: { ignoreTrailingSlash: true },
     trustProxy: config.trustProxy,
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -104,6 +115,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   for (const schema of sharedSchemas) app.addSchema(schema);
 
   useJsonBodies(app);
+  useSecurityHeaders(app);
   closeKeepAliveOnShutdown(app);
 
   await app.register(swagger, {
@@ -121,7 +133,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
 
-  const options: RouteOptions = { domain: buildDomain(deps.store, config), authRateLimit: await authRateLimit(app, config) };
+  const sendBodyBytes = encodedLength(config.maxAttachmentBytes) + BODY_OVERHEAD_BYTES;
+  const budget = new BodyBudget(config.largeBodyMemoryBytes);
+  const options: RouteOptions = {
+    domain: buildDomain(deps.store, config),
+    authRateLimit: await authRateLimit(app, config),
+    largeBodies: { reserveMemory: reserveBodyMemory(budget), sendBodyBytes, passwordChangeBodyBytes: PASSWORD_CHANGE_BODY_BYTES },
+    pageAttachmentBytes: config.pageAttachmentBytes,
+  };
   await app.register(opsRoutes, options);
   await app.register(authRoutes, options);
   await app.register(userRoutes, options);
@@ -142,6 +161,18 @@ async function authRateLimit(app: App, config: Config): Promise<RateLimitHook> {
     const limit = await check(request);
     if (!limit.isAllowed && limit.isExceeded) throw new TooManyRequests(limit.ttlInSeconds);
   };
+}
+
+/**
+ * On every answer: browsers must not guess a type other than the one sent,
+ * and nothing may be cached — answers carry tokens, key envelopes and mail.
+ */
+function useSecurityHeaders(app: App): void {
+  app.addHook('onRequest', (_request, reply, done) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('cache-control', 'no-store');
+    done();
+  });
 }
 
 /**

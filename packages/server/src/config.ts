@@ -26,6 +26,10 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** Behind a reverse proxy: take the client IP from X-Forwarded-For. */
   readonly trustProxy: boolean;
+  /** Most attachment bytes one mailbox page carries; a page ends early (with its Link) rather than exceed it. */
+  readonly pageAttachmentBytes: number;
+  /** Memory for request bodies over 64 KiB in flight at once; beyond it, 503 with Retry-After. */
+  readonly largeBodyMemoryBytes: number;
 }
 
 export const MIN_KDF_ITERATIONS = 100_000;
@@ -56,6 +60,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const maxAttachmentBytes = integer('MAX_ATTACHMENT_BYTES', 25 * 1024 * 1024, 1, 512 * 1024 * 1024);
   const tokenTtlDays = integer('TOKEN_TTL_DAYS', 30, 1, 3650);
   const rateLimitAuthPerMin = integer('RATE_LIMIT_AUTH_PER_MIN', 20, 0, 1_000_000);
+  const pageAttachmentBytes = integer('PAGE_ATTACHMENT_BYTES', 16 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024);
+  const largeBodyMemoryBytes = integer('LARGE_BODY_MEMORY_BYTES', 96 * 1024 * 1024, 1024 * 1024, 64 * 1024 * 1024 * 1024);
   const rsaBits = integer('RSA_BITS', 2048, 2048, 4096);
   if (!(RSA_SIZES as readonly number[]).includes(rsaBits)) problems.push(`RSA_BITS must be one of ${RSA_SIZES.join(', ')} (got "${env.RSA_BITS}")`);
 
@@ -83,5 +89,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rateLimitAuthPerMin,
     logLevel,
     trustProxy,
+    pageAttachmentBytes,
+    largeBodyMemoryBytes,
   });
 }

@@ -146,7 +146,7 @@ describe('parseLargeJson', () => {
     const { parseLargeJson, largeFieldsOf } = await import('../src/http/large-json.ts');
     const data = b64(randomBytes(MiB));
     const body = Buffer.from(JSON.stringify({ recipient: 'bob', attachment_data: data }));
-    const parsed = parseLargeJson(body, JSON.parse) as Record<string, unknown>;
+    const parsed = parseLargeJson(body, JSON.parse).parsed as Record<string, unknown>;
     const kept = largeFieldsOf(parsed)!.attachment_data!;
     expect(kept.buffer).toBe(body.buffer); // a view: no copy
     expect(kept.toString('latin1')).toBe(data);

@@ -10,10 +10,17 @@ const Registration = Type.Object({
   ...ClientKeyPairFields,
 });
 
+/** Most envelopes one password change may carry: one per key version. */
+const MAX_ENVELOPES = 1_000;
+/** A re-sealed envelope's JSON: an 8192-bit key's sealed PKCS#8 is ~8.6 KB of base64, the other fields a few hundred bytes. */
+const ENVELOPE_JSON_BYTES = 12 * 1024;
+/** A password change carries every key version's envelope, so its body may be larger than others. */
+export const PASSWORD_CHANGE_BODY_BYTES = 64 * 1024 + MAX_ENVELOPES * ENVELOPE_JSON_BYTES;
+
 const PasswordChangeBody = Type.Object({
   old_password: Type.String({ maxLength: 1024 }),
   new_password: Password('the new password (or login secret), 8–1024 characters'),
-  envelopes: Type.Optional(Type.Array(ResealedEnvelopeSchema, { maxItems: 10_000, description: 'end-to-end accounts: every key version re-sealed by the client' })),
+  envelopes: Type.Optional(Type.Array(ResealedEnvelopeSchema, { maxItems: MAX_ENVELOPES, description: 'end-to-end accounts: every key version re-sealed by the client' })),
 });
 
 const LoginCredentials = Type.Object({
@@ -21,7 +28,7 @@ const LoginCredentials = Type.Object({
   password: Type.String({ maxLength: 1024 }),
 });
 
-export async function authRoutes(app: App, { domain, authRateLimit }: RouteOptions): Promise<void> {
+export async function authRoutes(app: App, { domain, authRateLimit, largeBodies }: RouteOptions): Promise<void> {
   const userAgent = (headers: Record<string, unknown>) => (typeof headers['user-agent'] === 'string' ? headers['user-agent'] : '');
 
   app.post('/api/auth/register/', {
@@ -72,6 +79,8 @@ export async function authRoutes(app: App, { domain, authRateLimit }: RouteOptio
 
     authed.post('/api/auth/password/', {
       onRequest: authRateLimit,
+      bodyLimit: largeBodies.passwordChangeBodyBytes,
+      preParsing: largeBodies.reserveMemory,
       schema: {
         tags: ['auth'],
         summary: 'Change the password: re-seal every key version, revoke the other sessions',

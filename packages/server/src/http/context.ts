@@ -1,7 +1,7 @@
 /**
  * What every route module receives, and the per-request authentication.
  */
-import type { FastifyBaseLogger, FastifyInstance, FastifyRequest, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Accounts } from '../domain/accounts.ts';
 import type { Directory } from '../domain/directory.ts';
@@ -23,10 +23,20 @@ export interface Domain {
 /** onRequest hook that limits a route's calls; see app.ts. */
 export type RateLimitHook = (request: FastifyRequest) => Promise<void>;
 
+/** The routes whose bodies may exceed the 64 KiB default: their limits, and the hook that reserves their memory (body-budget.ts). */
+export interface LargeBodyOptions {
+  reserveMemory: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  sendBodyBytes: number;
+  passwordChangeBodyBytes: number;
+}
+
 export interface RouteOptions {
   domain: Domain;
   /** Applied to login, register and rotate; a no-op when limits are off. */
   authRateLimit: RateLimitHook;
+  largeBodies: LargeBodyOptions;
+  /** Most attachment bytes in one mailbox page (PAGE_ATTACHMENT_BYTES). */
+  pageAttachmentBytes: number;
 }
 
 declare module 'fastify' {

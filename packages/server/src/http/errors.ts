@@ -4,7 +4,7 @@
  * logged (without the request body) and answered with a bare 500 sentence.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, TooManyRequests } from '../domain/errors.ts';
+import { AppError } from '../domain/errors.ts';
 
 interface Reply {
   status: number;
@@ -60,12 +60,15 @@ function toReply(error: FastifyError | AppError | Error): Reply | null {
 }
 
 export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  // Refused before its body was read (413, 401, 503, 408…): close the connection rather than read on what nobody will use.
+  if (!request.raw.complete) reply.header('connection', 'close');
   const answer = toReply(error);
   if (!answer) {
     request.log.error({ err: error }, 'unhandled error');
     return reply.code(500).send({ detail: 'Internal server error.' });
   }
-  if (error instanceof TooManyRequests) reply.header('retry-after', String(error.retryAfterSeconds));
+  const retryAfter = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+  if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
   const body = answer.errors ? { detail: answer.detail, errors: answer.errors } : { detail: answer.detail };
   return reply.code(answer.status).send(body);
 }

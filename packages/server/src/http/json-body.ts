@@ -1,38 +1,38 @@
 /**
- * The only body parser: JSON. An empty body is "no body" (so bodiless POSTs
- * such as logout work from any client); other content types get 415.
+ * The only body parser: JSON, with one strictness for every body size. An
+ * empty body is "no body" (so bodiless POSTs such as logout work from any
+ * client); other content types get 415.
  *
- * Top-level strings must be well-formed Unicode: a lone surrogate would be
- * silently replaced by U+FFFD when encoded as UTF-8, changing a password or
- * a message without telling its author.
+ * Refused with 400, whatever the size: bytes that are not UTF-8 (decoding
+ * would silently turn them into U+FFFD), raw control characters inside
+ * strings, and lone surrogates (encoding them as UTF-8 would silently change
+ * a password or a message without telling its author). Nothing here
+ * recurses, so no nesting depth can overflow the stack.
  *
  * Bodies of LARGE_BODY_BYTES and more (attachments) are read into one buffer
  * of their announced length and parsed by large-json.ts, which keeps big
  * base64 values as bytes instead of JavaScript strings: a 25 MiB attachment
  * would otherwise be held four times over (chunks, joined buffer, body text,
  * parsed string) before any work on it starts.
+ *
+ * A body must keep arriving: see body-deadlines.ts.
  */
+import { isUtf8 } from 'node:buffer';
 import { errorCodes, type FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import { ValidationError } from '../domain/errors.ts';
-import type { App } from './context.ts';
-import { LARGE_BODY_BYTES, parseLargeJson } from './large-json.ts';
 import { releaseMemorySoon } from '../release-memory.ts';
 import { allocPassable } from '../shared-buffer.ts';
+import { unwatchBody, watchBody, type WatchedBody } from './body-deadlines.ts';
+import type { App } from './context.ts';
+import { largeFieldsOf, LARGE_BODY_BYTES, parseLargeJson, type PlaceholderLookup } from './large-json.ts';
 
 type JsonParser = (text: string) => unknown;
 
 const COLLECT_EVERY_BYTES = 8 * 1024 * 1024;
-
-function assertWellFormedStrings(body: unknown): void {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) return;
-  for (const field in body) {
-    const value = (body as Record<string, unknown>)[field];
-    if (typeof value === 'string' && !value.isWellFormed()) {
-      throw ValidationError.field(field, `${field} contains invalid Unicode (a lone surrogate).`);
-    }
-  }
-}
+// Raw (unescaped) C0 controls: JSON.parse refuses them in the text it reads; strings cut out of a large body are checked with this.
+// eslint-disable-next-line no-control-regex
+const RAW_CONTROL = /[\u0000-\u001f]/;
 
 export function useJsonBodies(app: App): void {
   app.removeAllContentTypeParsers();
@@ -49,9 +49,10 @@ export function useJsonBodies(app: App): void {
 
   const parseBody = (body: Buffer): unknown => {
     if (body.length === 0) return undefined;
-    const parsed = body.length >= LARGE_BODY_BYTES ? parseLargeJson(body, parseJson) : parseJson(body.toString('utf8'));
-    assertWellFormedStrings(parsed);
-    return parsed;
+    if (!isUtf8(body)) throw new ValidationError('Request body is not valid UTF-8 text.');
+    if (body.length < LARGE_BODY_BYTES) return checkedStrings(parseJson(body.toString('utf8')), null);
+    const { parsed, restore } = parseLargeJson(body, parseJson);
+    return checkedStrings(parsed, restore);
   };
 
   app.addContentTypeParser('application/json', (request, payload, done) => {
@@ -66,6 +67,45 @@ export function useJsonBodies(app: App): void {
       done(null, parsed); // outside the try: whatever the route does next is not a parse error
     });
   });
+}
+
+/**
+ * Walks every string of the parsed body, without recursion: restores strings
+ * that large-json.ts cut out (except the top-level attachments it keeps as
+ * bytes), refuses raw control characters in those (the parser already did in
+ * the rest), and refuses lone surrogates anywhere.
+ */
+function checkedStrings(root: unknown, restore: PlaceholderLookup | null): unknown {
+  if (typeof root === 'string') return checkedString(root, restore, 'non_field_errors') ?? root;
+  if (root === null || typeof root !== 'object') return root;
+  const keptAsBytes = largeFieldsOf(root) as Record<string, Buffer> | undefined;
+  // Each container with the top-level field it sits under, for error messages.
+  const pending: Array<[object, string | null]> = [[root, null]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [container, field] = next;
+    const values = container as Record<string, unknown>;
+    for (const key in values) {
+      const value = values[key];
+      if (typeof value === 'string') {
+        if (field === null && keptAsBytes?.[key]) continue;
+        const restored = checkedString(value, restore, field ?? key);
+        if (restored !== undefined) values[key] = restored;
+      } else if (value !== null && typeof value === 'object') {
+        pending.push([value, field ?? key]);
+      }
+    }
+  }
+  return root;
+}
+
+/** The restored value of a cut-out string (undefined for any other), after checking it. */
+function checkedString(value: string, restore: PlaceholderLookup | null, field: string): string | undefined {
+  const restored = restore?.(value);
+  if (restored !== undefined && RAW_CONTROL.test(restored)) {
+    throw ValidationError.field(field, `${field} contains a raw control character; escape it (e.g. \\n) in the JSON text.`);
+  }
+  if (!(restored ?? value).isWellFormed()) throw ValidationError.field(field, `${field} contains invalid Unicode (a lone surrogate).`);
+  return restored;
 }
 
 type BodyCallback = (error: Error | null, body?: Buffer) => void;
@@ -87,7 +127,7 @@ function readBody(request: FastifyRequest, payload: IncomingMessage, done: BodyC
 }
 
 /** One request body as it arrives; answers `done` once. After a failure the rest of the body is ignored. */
-class BodyCollector {
+class BodyCollector implements WatchedBody {
   readonly #limit: number;
   readonly #announced: number;
   readonly #done: BodyCallback;
@@ -95,16 +135,24 @@ class BodyCollector {
   #chunks: Buffer[] = [];
   #received = 0;
   #settled = false;
+  readonly startedAt = Date.now();
+  lastChunkAt = this.startedAt;
 
   constructor(limit: number, announced: number, done: BodyCallback) {
     this.#limit = limit;
     this.#announced = announced;
     this.#done = done;
     this.#preallocated = announced >= LARGE_BODY_BYTES ? allocPassable(announced) : null;
+    watchBody(this);
+  }
+
+  get expectedBytes(): number {
+    return Number.isNaN(this.#announced) ? this.#limit : this.#announced;
   }
 
   add(chunk: Buffer): void {
     if (this.#settled) return;
+    this.lastChunkAt = Date.now();
     const received = this.#received;
     if (received + chunk.length > this.#limit) return this.fail(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
     if (this.#preallocated) {
@@ -122,13 +170,19 @@ class BodyCollector {
     if (this.#settled) return;
     if (!Number.isNaN(this.#announced) && this.#received !== this.#announced) return this.fail(new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH());
     this.#settled = true;
+    unwatchBody(this);
     this.#done(null, this.#preallocated ?? Buffer.concat(this.#chunks, this.#received));
     this.#chunks = [];
+  }
+
+  get settled(): boolean {
+    return this.#settled;
   }
 
   fail(error: Error & { statusCode?: number }, statusCode?: number): void {
     if (this.#settled) return;
     this.#settled = true;
+    unwatchBody(this);
     this.#chunks = [];
     if (statusCode !== undefined) error.statusCode ??= statusCode;
     this.#done(error);

@@ -7,22 +7,31 @@
  * right before it. That is all of JSON's string syntax, and `indexOf` finds
  * the quotes at memchr speed. A string of LARGE_STRING_BYTES or more with no
  * backslash (so its bytes are exactly its value: base64 never needs escapes)
- * is cut out and replaced by a short placeholder; the rest — a few hundred
- * bytes — goes through the normal JSON parser, which checks the syntax.
+ * is cut out and replaced by a short placeholder; the rest goes through the
+ * normal JSON parser, which checks the syntax. That rest is bounded
+ * (MAX_STRUCTURE_BYTES): what JSON.parse has to walk on the event loop stays
+ * small whatever the body's size, so a body of millions of keys is refused
+ * instead of stalling everyone.
  *
  * Top-level `attachment_data` and `encrypted_attachment` values stay as
  * bytes: the send route takes them from `largeFieldsOf(body)`, and the body
  * keeps the placeholder string, so schema validation still sees a string.
- * A placeholder anywhere else is restored to its real string, so every other
- * field is validated exactly as before. The placeholder holds a random nonce
- * per body, so no client-sent string can be mistaken for one.
+ * (Such a value must be strict base64, which the send checks: a control
+ * character in it is refused there.) A placeholder anywhere else is restored
+ * to its real string and checked like every other string of the body
+ * (json-body.ts), so strictness does not depend on size. The placeholder
+ * holds a random nonce per body, so no client-sent string can be mistaken
+ * for one.
  */
 import { randomSlice } from '../crypto/random.ts';
+import { PayloadTooLarge } from '../domain/errors.ts';
 
 /** Bodies from this size on are parsed here. */
 export const LARGE_BODY_BYTES = 16 * 1024;
 /** Strings from this size on are kept as bytes: a 64 KiB attachment already costs more as strings (copies, escape scans, GC) than the cut. */
 const LARGE_STRING_BYTES = 16 * 1024;
+/** Most JSON text (everything but the cut-out strings) one body may give JSON.parse: a 256 Ki-character message written entirely in \u escapes fits. */
+export const MAX_STRUCTURE_BYTES = 2 * 1024 * 1024;
 const LARGE_FIELDS = ['attachment_data', 'encrypted_attachment'] as const;
 type LargeField = (typeof LARGE_FIELDS)[number];
 
@@ -36,9 +45,20 @@ export function largeFieldsOf(body: object): Partial<Record<LargeField, Buffer>>
   return largeFields.get(body);
 }
 
-export function parseLargeJson(body: Buffer, parseJson: (text: string) => unknown): unknown {
-  const spans = largeStringSpans(body);
-  if (spans.length === 0) return parseJson(body.toString('utf8'));
+/** Turns a cut-out string's placeholder back into its value; undefined for any other string. */
+export type PlaceholderLookup = (value: string) => string | undefined;
+
+/**
+ * Parses `body` (valid UTF-8, checked by the caller) and returns the value
+ * with its placeholders still in place, plus how to restore them.
+ * Top-level large fields are already recorded for largeFieldsOf.
+ */
+export function parseLargeJson(body: Buffer, parseJson: (text: string) => unknown): { parsed: unknown; restore: PlaceholderLookup | null } {
+  const { spans, stringBytes } = largeStringSpans(body);
+  if (body.length - stringBytes > MAX_STRUCTURE_BYTES) {
+    throw new PayloadTooLarge(`The JSON around attachments may be at most ${MAX_STRUCTURE_BYTES} bytes; send fewer or shorter fields.`);
+  }
+  if (spans.length === 0) return { parsed: parseJson(body.toString('utf8')), restore: null };
 
   const nonce = randomSlice(12).toString('hex');
   // In the JSON text the placeholder's first character is the escape \u0000; parsed, it is U+0000.
@@ -52,48 +72,52 @@ export function parseLargeJson(body: Buffer, parseJson: (text: string) => unknow
   parts.push(body.toString('utf8', at));
   const parsed = parseJson(parts.join(''));
 
-  const valueOf = (placeholder: string): Buffer | undefined => {
+  const bytesOf = (placeholder: string): Buffer | undefined => {
     if (!placeholder.startsWith(marker)) return undefined;
-    const [start, end] = spans[Number(placeholder.slice(marker.length))]!;
-    return body.subarray(start, end);
+    const span = spans[Number(placeholder.slice(marker.length))];
+    return span ? body.subarray(span[0], span[1]) : undefined;
   };
-  const restore = (value: unknown): unknown => {
-    if (typeof value === 'string') return valueOf(value)?.toString('utf8') ?? value;
-    if (Array.isArray(value)) return value.map(restore);
-    if (value !== null && typeof value === 'object') {
-      for (const [key, inner] of Object.entries(value)) (value as Record<string, unknown>)[key] = restore(inner);
+  if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
+    const kept: Partial<Record<LargeField, Buffer>> = {};
+    const fields = parsed as Record<string, unknown>;
+    for (const field of LARGE_FIELDS) {
+      const value = fields[field];
+      const bytes = typeof value === 'string' ? bytesOf(value) : undefined;
+      if (bytes) kept[field] = bytes;
     }
-    return value;
-  };
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return restore(parsed);
-
-  const kept: Partial<Record<LargeField, Buffer>> = {};
-  const fields = parsed as Record<string, unknown>;
-  for (const [key, value] of Object.entries(fields)) {
-    const bytes = typeof value === 'string' ? valueOf(value) : undefined;
-    if (bytes && (LARGE_FIELDS as readonly string[]).includes(key)) kept[key as LargeField] = bytes;
-    else fields[key] = restore(value);
+    largeFields.set(fields, kept);
   }
-  largeFields.set(fields, kept);
-  return fields;
+  return { parsed, restore: (value) => bytesOf(value)?.toString('utf8') };
 }
 
 /**
- * [start, end) of the contents (without quotes) of each string token of at
- * least LARGE_STRING_BYTES that contains no backslash, in order.
+ * `spans`: [start, end) of the contents (without quotes) of each string value
+ * (not key) of at least LARGE_STRING_BYTES that contains no backslash, in
+ * order. `stringBytes`: the size of all string values of that size, escaped
+ * or not — JSON.parse reads a long string at memory speed, so only what is
+ * left (keys, numbers, short values) counts as structure.
  */
-function largeStringSpans(body: Buffer): Array<[number, number]> {
+function largeStringSpans(body: Buffer): { spans: Array<[number, number]>; stringBytes: number } {
   const spans: Array<[number, number]> = [];
+  let stringBytes = 0;
   let open = body.indexOf(QUOTE);
   while (open !== -1) {
     const close = closingQuote(body, open + 1);
     if (close === -1) break; // unterminated: the JSON parser will say so
-    if (close - open - 1 >= LARGE_STRING_BYTES && body.subarray(open + 1, close).indexOf(BACKSLASH) === -1) {
-      spans.push([open + 1, close]);
+    if (close - open - 1 >= LARGE_STRING_BYTES && !isPropertyName(body, close + 1)) {
+      stringBytes += close - open - 1;
+      if (body.subarray(open + 1, close).indexOf(BACKSLASH) === -1) spans.push([open + 1, close]);
     }
     open = body.indexOf(QUOTE, close + 1);
   }
-  return spans;
+  return { spans, stringBytes };
+}
+
+/** Whether the string that ended just before `from` is an object key: the next non-blank byte is a colon. Keys are never cut, so they are checked like any other. */
+function isPropertyName(body: Buffer, from: number): boolean {
+  let at = from;
+  while (at < body.length && (body[at] === 0x20 || body[at] === 0x09 || body[at] === 0x0a || body[at] === 0x0d)) at++;
+  return body[at] === 0x3a;
 }
 
 function closingQuote(body: Buffer, from: number): number {

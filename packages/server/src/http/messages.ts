@@ -36,10 +36,12 @@ const ListQuery = Type.Object({
   after_id: Type.Optional(Id('oldest messages with a larger id, oldest first')),
 });
 
-export async function messageRoutes(app: App, { domain }: RouteOptions): Promise<void> {
+export async function messageRoutes(app: App, { domain, largeBodies, pageAttachmentBytes }: RouteOptions): Promise<void> {
   requireAuth(app, domain.sessions);
 
   app.post('/api/messages/send/', {
+    bodyLimit: largeBodies.sendBodyBytes,
+    preParsing: largeBodies.reserveMemory,
     schema: {
       tags: ['messages'],
       summary: 'Send a message and/or attachment: plaintext for the server to encrypt, or end-to-end ciphertext',
