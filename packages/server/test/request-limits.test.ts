@@ -136,7 +136,7 @@ describe('large bodies in flight share a memory budget', () => {
 });
 
 describe('a body must keep arriving', () => {
-  function fakeBody(startedAgoMs: number, idleMs: number, expectedBytes: number): WatchedBody & { failure?: Error & { statusCode?: number } } {
+  function fakeBody(startedAgoMs: number, idleMs: number, expectedBytes: number): WatchedBody & { settled: boolean; failure?: Error & { statusCode?: number } } {
     const now = Date.now();
     const body = {
       startedAt: now - startedAgoMs,
