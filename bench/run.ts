@@ -4,12 +4,12 @@
  * autocannon from its own process and prints one table. See bench/README.md.
  */
 import Database from 'better-sqlite3';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { post, registerUsers, type BenchUser } from './lib/api.ts';
+import { startHealthProbe } from './lib/health.ts';
 import { measurePrimitives } from './lib/primitives.ts';
 import { cpuMs, rssBytes, runLoad, startService, type Service } from './lib/processes.ts';
 import { renderTable, saveResults, writeSummary, type Row } from './lib/report.ts';
@@ -190,7 +190,7 @@ async function bigAttachment(server: Service, sender: BenchUser, recipient: Benc
   const fetchedBody = Buffer.from(await fetched.arrayBuffer());
   const totalMs = performance.now() - start;
   clearInterval(sampler);
-  const slowestHealthMs = await probe.stop();
+  const slowestHealthMs = (await probe.stop()).slowestMs;
   const identical = sent.status === 201 && fetched.status === 200 && fetchedBody.equals(Buffer.from(sentBody));
   const growth = peak - baseline;
   const ratio = growth / BIG_ATTACHMENT;
@@ -199,22 +199,6 @@ async function bigAttachment(server: Service, sender: BenchUser, recipient: Benc
     scenario: 'big-attachment 25 MiB',
     errors: identical ? 0 : 1,
     note: `send ${sendMs.toFixed(0)} ms, send+fetch ${totalMs.toFixed(0)} ms; peak RSS +${(growth / 2 ** 20).toFixed(0)} MiB = ${ratio.toFixed(1)}× (target ≤ 6×); /healthz max ${slowestHealthMs.toFixed(0)} ms meanwhile (polled every 20 ms from its own process)`,
-  };
-}
-
-/** bench/health-probe.ts in its own process; stop() resolves with its slowest /healthz answer. */
-async function startHealthProbe(url: string): Promise<{ stop(): Promise<number> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/health-probe.ts', url], { stdio: ['pipe', 'pipe', 'inherit'] });
-  let output = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk) => (output += chunk));
-  while (!output.includes('ready')) await new Promise((resolve) => setTimeout(resolve, 20));
-  await new Promise((resolve) => setTimeout(resolve, 200)); // a few polls before the load
-  return {
-    stop: async () => {
-      child.stdin!.end();
-      await new Promise((resolve) => child.once('exit', resolve));
-      return (JSON.parse(output.slice(output.indexOf('{'))) as { slowestMs: number }).slowestMs;
-    },
   };
 }
 

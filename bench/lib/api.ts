@@ -1,4 +1,6 @@
 /** The few API calls the benchmark makes to set itself up. */
+import { randomBytes } from 'node:crypto';
+
 export async function post(url: string, path: string, body: unknown, token?: string): Promise<any> {
   const res = await fetch(url + path, {
     method: 'POST',
@@ -23,4 +25,13 @@ export async function registerUsers(url: string, prefix: string, count: number):
     users.push({ username, token: body.token, id: body.user.id });
   }
   return users;
+}
+
+/** A password no common-password list holds. */
+export const uncommonPassword = () => `bench-${randomBytes(6).toString('hex')}`;
+
+/** Registers one user with the given password (server-made keys). */
+export async function register(url: string, username: string, password: string): Promise<BenchUser> {
+  const body = await post(url, '/api/auth/register/', { username, password });
+  return { username, token: body.token, id: body.user.id };
 }
