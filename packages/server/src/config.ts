@@ -18,6 +18,8 @@ export interface Config {
   /** PBKDF2 rounds for envelopes the server seals. */
   readonly kdfIterations: number;
   readonly rsaBits: (typeof RSA_SIZES)[number];
+  /** Key versions an account may have; rotation stops there (a password change re-seals each one). */
+  readonly maxKeyVersions: number;
   /** Largest attachment, in decoded bytes. */
   readonly maxAttachmentBytes: number;
   readonly tokenTtlDays: number;
@@ -63,6 +65,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const pageAttachmentBytes = integer('PAGE_ATTACHMENT_BYTES', 16 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024);
   const largeBodyMemoryBytes = integer('LARGE_BODY_MEMORY_BYTES', 96 * 1024 * 1024, 1024 * 1024, 64 * 1024 * 1024 * 1024);
   const rsaBits = integer('RSA_BITS', 2048, 2048, 4096);
+  const maxKeyVersions = integer('MAX_KEY_VERSIONS', 100, 1, 10_000);
   if (!(RSA_SIZES as readonly number[]).includes(rsaBits)) problems.push(`RSA_BITS must be one of ${RSA_SIZES.join(', ')} (got "${env.RSA_BITS}")`);
 
   const host = env.HOST?.trim() || '127.0.0.1';
@@ -84,6 +87,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseUrl,
     kdfIterations,
     rsaBits: rsaBits as Config['rsaBits'],
+    maxKeyVersions,
     maxAttachmentBytes,
     tokenTtlDays,
     rateLimitAuthPerMin,

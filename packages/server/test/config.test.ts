@@ -9,6 +9,7 @@ describe('loadConfig', () => {
       databaseUrl: 'sqlite:./data/securechat.db',
       kdfIterations: 600_000,
       rsaBits: 2048,
+      maxKeyVersions: 100,
       maxAttachmentBytes: 26_214_400,
       tokenTtlDays: 30,
       rateLimitAuthPerMin: 20,

@@ -1,15 +1,16 @@
 /**
  * A thread of the heavy-crypto pool (see heavy-pool.ts). Plain JavaScript so
  * it starts the same under tsx, vitest or plain node. It first lowers its own
- * scheduling priority, then runs one synchronous operation per message.
+ * scheduling priority to the nice value it is given, then runs one
+ * synchronous operation per message.
  */
 import { hashSync, verifySync } from '@node-rs/argon2';
 import { generateKeyPairSync, pbkdf2Sync } from 'node:crypto';
 import { readlinkSync } from 'node:fs';
 import { constants, setPriority } from 'node:os';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 
-lowerOwnPriority();
+lowerOwnPriority(workerData?.nice ?? constants.priority.PRIORITY_LOW);
 
 const operations = {
   rsaKeyPair: ({ modulusLength }) =>
@@ -37,10 +38,10 @@ parentPort.on('message', ({ id, op, args }) => {
  * thread's id, and setpriority() on it affects this thread alone. Elsewhere
  * the pool still works, only without the lower priority.
  */
-function lowerOwnPriority() {
+function lowerOwnPriority(nice) {
   try {
     const threadId = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    setPriority(threadId, constants.priority.PRIORITY_LOW);
+    setPriority(threadId, nice);
   } catch {
     // not Linux, or not permitted: run at normal priority
   }

@@ -28,15 +28,16 @@ export async function generateRsaKeyPair(modulusLength: number): Promise<RsaKeyP
   return runHeavy('rsaKeyPair', { modulusLength });
 }
 
-async function deriveEnvelopeKey(password: string, salt: Buffer, iterations: number): Promise<Buffer> {
-  const key = await runHeavy('pbkdf2', { password: Buffer.from(password, 'utf8'), salt, iterations, keyLength: 32 });
+/** `flow`: see heavy-pool.ts's runHeavy; one per request that opens or seals many envelopes. */
+async function deriveEnvelopeKey(password: string, salt: Buffer, iterations: number, flow?: object): Promise<Buffer> {
+  const key = await runHeavy('pbkdf2', { password: Buffer.from(password, 'utf8'), salt, iterations, keyLength: 32 }, flow);
   return asBuffer(key);
 }
 
-export async function sealPrivateKey(privateKeyPem: string, password: string, iterations: number): Promise<SealedPrivateKey> {
+export async function sealPrivateKey(privateKeyPem: string, password: string, iterations: number, flow?: object): Promise<SealedPrivateKey> {
   const salt = randomBytes(ENVELOPE_SALT_BYTES);
   const nonce = randomBytes(NONCE_BYTES);
-  const key = await deriveEnvelopeKey(password, salt, iterations);
+  const key = await deriveEnvelopeKey(password, salt, iterations, flow);
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
   const sealed = Buffer.concat([cipher.update(privateKeyPem, 'utf8'), cipher.final(), cipher.getAuthTag()]);
   return {
@@ -48,8 +49,8 @@ export async function sealPrivateKey(privateKeyPem: string, password: string, it
 }
 
 /** Opens an envelope; returns null when the password does not open it. */
-export async function openEnvelope(envelope: SealedPrivateKey, password: string): Promise<string | null> {
-  const key = await deriveEnvelopeKey(password, Buffer.from(envelope.private_key_salt, 'base64'), envelope.private_key_iterations);
+export async function openEnvelope(envelope: SealedPrivateKey, password: string, flow?: object): Promise<string | null> {
+  const key = await deriveEnvelopeKey(password, Buffer.from(envelope.private_key_salt, 'base64'), envelope.private_key_iterations, flow);
   const sealed = Buffer.from(envelope.encrypted_private_key, 'base64');
   try {
     const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(envelope.private_key_nonce, 'base64'));

@@ -83,8 +83,9 @@ export class Accounts {
     return { user: { id: row.id, username: row.username }, token, profile: envelopeView(key) };
   }
 
-  /** Re-checks the password (wrong → 400), then adds a key version. */
+  /** Re-checks the password (wrong → 400), then adds a key version (409 past MAX_KEY_VERSIONS). */
   async rotateKeys(user: UserView, password: string, clientKey: ClientKeyPair | null = null): Promise<EnvelopeView> {
+    await this.#keyring.refuseIfFull(user.id); // before the Argon2 check: a full account costs nothing
     await this.#checkPassword(user, password, 'password');
     const source = clientKey ? { clientKey } : { password };
     return envelopeView(await this.#keyring.rotate(user.id, source, new Date().toISOString()));
@@ -130,11 +131,13 @@ export class Accounts {
   async #resealOnServer(keys: UserKeyRow[], change: PasswordChange): Promise<ResealedEnvelope[]> {
     const required = ValidationError.field('envelopes', 'This account’s keys were made by its client: envelopes are required.');
     if (keys.some((key) => key.sealed_by === 'client')) throw required;
+    // One flow for all 2 × versions PBKDF2 runs: they take turns with other requests' work instead of queueing ahead of it.
+    const flow = {};
     return Promise.all(
       keys.map(async (key) => {
-        const privateKey = await openEnvelope(key, change.old_password);
+        const privateKey = await openEnvelope(key, change.old_password, flow);
         if (privateKey === null) throw required;
-        const sealed = await sealPrivateKey(privateKey, change.new_password, this.#config.kdfIterations);
+        const sealed = await sealPrivateKey(privateKey, change.new_password, this.#config.kdfIterations, flow);
         return { key_id: key.key_id, ...sealed, sealed_by: 'server' as const };
       }),
     );

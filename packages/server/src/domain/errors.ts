@@ -42,6 +42,12 @@ export class NotFound extends AppError {
   }
 }
 
+export class Conflict extends AppError {
+  constructor(detail: string) {
+    super(409, detail);
+  }
+}
+
 export class PayloadTooLarge extends AppError {
   constructor(detail: string) {
     super(413, detail);

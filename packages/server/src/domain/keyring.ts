@@ -12,6 +12,7 @@ import { generateRsaKeyPair, parsePublicKey, sealPrivateKey } from '../crypto/ke
 import type { Store, UserKeyRow } from '../store/index.ts';
 import type { NewKeyVersion } from '../store/users.ts';
 import type { ClientKeyPair } from './client-crypto.ts';
+import { Conflict } from './errors.ts';
 
 const MAX_CACHED_KEYS = 10_000;
 
@@ -41,11 +42,31 @@ export class Keyring {
     return { public_key: pair.publicKey, ...sealed, sealed_by: 'server' };
   }
 
+  /**
+   * Refuses (409) an account that has as many key versions as it may have,
+   * before a new one is generated. Each version costs every later password
+   * change two PBKDF2 runs, so without a cap rotation could make an account
+   * whose password change occupies a heavy-crypto thread for hours.
+   */
+  async refuseIfFull(userId: number): Promise<void> {
+    if (((await this.#store.users.currentKeyId(userId)) ?? 0) >= this.#config.maxKeyVersions) throw this.#full();
+  }
+
   /** Adds a key version: generated here and sealed under `password`, or made by the client. */
   async rotate(userId: number, source: { password: string } | { clientKey: ClientKeyPair }, now: string): Promise<UserKeyRow> {
+    await this.refuseIfFull(userId);
     const key: NewKeyVersion = 'clientKey' in source ? { ...source.clientKey, sealed_by: 'client' } : await this.newKeyVersion(source.password);
-    return this.#store.users.addKeyVersion(userId, key, now);
+    // checked again as it is written: two rotations may have raced past the check above
+    const row = await this.#store.users.addKeyVersion(userId, key, now, this.#config.maxKeyVersions);
+    if (!row) throw this.#full();
+    return row;
   }
+
+  #full(): Conflict {
+    const max = this.#config.maxKeyVersions;
+    return new Conflict(`This account has reached the limit of ${max} key versions (MAX_KEY_VERSIONS); no further rotation is possible.`);
+  }
+
 
   /**
    * The user's current key version with its parsed public key, or null when

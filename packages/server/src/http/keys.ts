@@ -24,7 +24,7 @@ export async function keyRoutes(app: App, { domain, authRateLimit }: RouteOption
       summary: 'Re-check the password and make a new key version current (server-made, or the client’s own); older versions are kept',
       security: authSecurity,
       body: Type.Object({ password: Type.String({ maxLength: 1024 }), ...ClientKeyPairFields }),
-      response: { 200: Type.Ref('Envelope'), ...errorResponses(400, 401, 413, 415, 429) },
+      response: { 200: Type.Ref('Envelope'), ...errorResponses(400, 401, 409, 413, 415, 429) },
     },
     handler: async (request) => domain.accounts.rotateKeys(caller(request).user, request.body.password, clientKeyPairOf(request.body)),
   });

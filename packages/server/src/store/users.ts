@@ -104,8 +104,9 @@ export class UserRepository {
       const key = insertKey.get({ ...user.key, user_id: row.id, key_id: 1, created_at: user.now })!;
       return { user: row, key };
     });
-    this.#addKeyVersion = sqlite.transaction((userId: number, key: NewKeyVersion, now: string) => {
+    this.#addKeyVersion = sqlite.transaction((userId: number, key: NewKeyVersion, now: string, maxVersions: number) => {
       const keyId = this.#currentKeyId.get(userId)! + 1;
+      if (keyId > maxVersions) return undefined;
       const row = insertKey.get({ ...key, user_id: userId, key_id: keyId, created_at: now })!;
       setCurrentKey.run(keyId, userId);
       return row;
@@ -144,10 +145,14 @@ export class UserRepository {
     return this.#create(user);
   }
 
-  /** Adds the next key version and makes it current, atomically. */
-  async addKeyVersion(userId: number, key: NewKeyVersion, now: string): Promise<UserKeyRow> {
-    const row = this.#addKeyVersion(userId, key, now);
-    this.#currentKeyIds.set(userId, row.key_id);
+  /**
+   * Adds the next key version and makes it current, atomically; undefined
+   * when the user already has `maxVersions` (key ids run 1, 2, … and are
+   * never deleted, so the current id is the count).
+   */
+  async addKeyVersion(userId: number, key: NewKeyVersion, now: string, maxVersions = Infinity): Promise<UserKeyRow | undefined> {
+    const row = this.#addKeyVersion(userId, key, now, maxVersions);
+    if (row) this.#currentKeyIds.set(userId, row.key_id);
     return row;
   }
 
