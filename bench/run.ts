@@ -1,14 +1,18 @@
 /**
  * `npm run bench [-- --quick]`: starts the real server (temporary SQLite file,
  * rate limits off) and the floor server, then drives each scenario with
- * autocannon from its own process and prints one table. See bench/README.md.
+ * autocannon from its own process and prints one table; then runs the attack
+ * scenarios (bench/attacks.ts, each on a fresh server) and prints theirs.
+ * See the README's Benchmarks section.
  */
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runAttacks } from './attacks.ts';
 import { post, registerUsers, type BenchUser } from './lib/api.ts';
+import { renderAttacks, type AttackResult } from './lib/attack-report.ts';
 import { startHealthProbe } from './lib/health.ts';
 import { measurePrimitives } from './lib/primitives.ts';
 import { cpuMs, rssBytes, runLoad, startService, type Service } from './lib/processes.ts';
@@ -146,6 +150,10 @@ async function main() {
     rmSync(dir, { recursive: true, force: true });
   }
 
+  log('attack scenarios, each on a fresh server');
+  const attacks: AttackResult[] = await runAttacks({ quick, log });
+  extra.attacks = attacks;
+
   const notes = [
     `primitives (CPU ms each, this run): RSA-2048 keygen ${primitives.rsaKeygenMs.toFixed(1)}, PBKDF2-SHA256 ${KDF_ITERATIONS} ${primitives.pbkdf2Ms.toFixed(1)}, Argon2id hash ${primitives.argon2HashMs.toFixed(1)}, verify ${primitives.argon2VerifyMs.toFixed(1)}`,
     `server: LOG_LEVEL=warn, rate limits off, SQLite WAL with synchronous=FULL (every 201 is fsync'd)`,
@@ -153,8 +161,9 @@ async function main() {
   ];
   console.log('\n' + renderTable(rows) + '\n');
   for (const note of notes) console.log(`- ${note}`);
+  console.log('\n' + renderAttacks(attacks) + '\n');
   console.log(`\nsaved ${saveResults(rows, extra, quick)}`);
-  if (!quick) writeSummary(rows, notes);
+  if (!quick) writeSummary(rows, notes, attacks);
 }
 
 /** Copies one real message row `count` times into `user`'s inbox, straight into SQLite; returns the newest id. */

@@ -2,6 +2,7 @@
 import { execSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
+import { renderAttacks, type AttackResult } from './attack-report.ts';
 
 export interface Row {
   scenario: string;
@@ -47,7 +48,18 @@ export function saveResults(rows: Row[], extra: Record<string, unknown>, quick: 
   return file.pathname;
 }
 
-export function writeSummary(rows: Row[], notes: string[]): void {
+export function writeSummary(rows: Row[], notes: string[], attacks: AttackResult[] = []): void {
+  const attackSection = attacks.length
+    ? `
+## Attack scenarios
+
+Each on a fresh server (\`bench/attacks.ts\`): peak RSS sampled every 50 ms,
+growth over the idle RSS just before the attack, /healthz latency from a
+separate process polling every 20 ms.
+
+${renderAttacks(attacks, true)}
+`
+    : '';
   const text = `# Benchmark results
 
 Written by \`npm run bench\` (full run). Ratios compare our server with the
@@ -61,6 +73,6 @@ auth, no database) measured in the same run on the same machine.
 ${renderTable(rows, true)}
 
 ${notes.map((n) => `- ${n}`).join('\n')}
-`;
+${attackSection}`;
   writeFileSync(new URL('../RESULTS.md', import.meta.url), text);
 }
