@@ -3,37 +3,20 @@
  * register, exchange a text and a file, read them back, rotate, read an old
  * message, change a password and revoke a session.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COMMON_PASSWORD_DETAIL } from '@securechat/protocol';
 import { SecureChatClient } from '../src/index.ts';
 import { startLiveServer, type LiveServer } from './live-server.ts';
+import { runCli, type Run } from './run-cli.ts';
 
-const BIN = fileURLToPath(new URL('../bin/securechat.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'securechat-cli-'));
 let server: LiveServer;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 function cli(profile: string, args: string[], stdin = '', env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, SECURECHAT_SERVER: server.url, SECURECHAT_CONFIG: join(dir, `${profile}.json`), ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
+  return runCli(args, stdin, { SECURECHAT_SERVER: server.url, SECURECHAT_CONFIG: join(dir, `${profile}.json`), ...env });
 }
 
 async function ok(profile: string, args: string[], stdin = ''): Promise<string> {
@@ -156,6 +139,14 @@ describe('securechat CLI', () => {
     const tooShort = await cli('dave', ['register', 'dave'], 'short\n');
     expect(tooShort.code).toBe(5);
     expect(tooShort.stderr).toMatch(/Password must be 8 to 1024 characters/);
+
+    // Common passwords are refused by the client itself (the server only sees a login secret in e2e mode).
+    const common = await cli('dave', ['register', 'dave'], 'Password123\n');
+    expect(common.code).toBe(5);
+    expect(common.stderr).toBe(`securechat: ${COMMON_PASSWORD_DETAIL}\n`);
+    const commonNew = await cli('carol', ['passwd'], 'carol-password\npassword123\n');
+    expect(commonNew.code).toBe(5);
+    expect(commonNew.stderr).toBe(`securechat: ${COMMON_PASSWORD_DETAIL}\n`);
 
     const fromEnv = await cli('carol', ['--json', 'inbox'], '', { SECURECHAT_PASSWORD: 'carol-password' });
     expect(fromEnv.code).toBe(0);
