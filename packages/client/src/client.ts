@@ -144,7 +144,7 @@ export class SecureChatClient {
   }
 
   async sessions(): Promise<Session[]> {
-    return (await this.#http.request<Session[]>('GET', '/api/auth/sessions/')).body;
+    return this.#list<Session>('/api/auth/sessions/');
   }
 
   async revokeSession(id: number): Promise<void> {
@@ -153,7 +153,7 @@ export class SecureChatClient {
 
   /** Every key version's envelope, newest first. */
   async keys(): Promise<Envelope[]> {
-    return (await this.#http.request<Envelope[]>('GET', '/api/keys/')).body;
+    return this.#list<Envelope>('/api/keys/');
   }
 
   /** Adds a new key version; earlier messages stay readable. */
@@ -311,10 +311,13 @@ export class SecureChatClient {
     let url: string | null = first;
     while (url) {
       const page: { body: T[]; next: string | null } = await this.#http.request<T[]>('GET', url);
-      if (!Array.isArray(page.body)) throw new InvalidResponseError('The server answered a list request with something that is not a list.');
-      yield* page.body;
+      yield* asList(page.body);
       url = page.next;
     }
+  }
+
+  async #list<T>(path: string): Promise<T[]> {
+    return asList((await this.#http.request<T[]>('GET', path)).body);
   }
 
   #loginPassword(username: string, password: string): Promise<string> {
@@ -346,6 +349,11 @@ function checkNewPassword(password: string, field = 'password'): void {
   const length = [...password].length;
   const problem = length < 8 || length > 1024 ? 'Password must be 8 to 1024 characters.' : isCommonPassword(password) ? COMMON_PASSWORD_DETAIL : null;
   if (problem) throw new ValidationError(400, problem, { [field]: [problem] });
+}
+
+function asList<T>(body: T[]): T[] {
+  if (!Array.isArray(body)) throw new InvalidResponseError('The server answered a list request with something that is not a list.');
+  return body;
 }
 
 async function checkedEntry(entry: PublicKeyEntry): Promise<CheckedPublicKeyEntry> {

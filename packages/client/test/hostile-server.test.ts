@@ -8,7 +8,7 @@
 import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { COMMON_PASSWORD_DETAIL, derToPem, pemToDer, type Message } from '@securechat/protocol';
-import { DecryptionError, parsePublicKey, SecureChatClient, UnusablePublicKeyError, ValidationError, type Mode } from '../src/index.ts';
+import { DecryptionError, InvalidResponseError, parsePublicKey, SecureChatClient, UnusablePublicKeyError, ValidationError, type Mode } from '../src/index.ts';
 import { startHostileProxy, type HostileProxy } from './hostile-proxy.ts';
 import { startLiveServer, type LiveServer } from './live-server.ts';
 
@@ -163,7 +163,7 @@ describe('messages the SDK cannot decrypt', () => {
   });
 });
 
-describe('before anything is sent', () => {
+describe('common passwords', () => {
   it.each<Mode>(['e2e', 'server'])('%s mode: a common password is refused at register and password change, with no request and no key made', async (mode) => {
     const requests: string[] = [];
     const counting: typeof fetch = (input, init) => {
@@ -188,6 +188,9 @@ describe('before anything is sent', () => {
     }
   });
 
+});
+
+describe('lists', () => {
   it('a next-page link to another origin is not followed, so the token stays with its server', async () => {
     const requests: { url: string; token: string | null }[] = [];
     const fake: typeof fetch = async (input, init) => {
@@ -197,5 +200,13 @@ describe('before anything is sent', () => {
     const client = new SecureChatClient({ baseUrl: 'http://127.0.0.1:1', fetch: fake, session: { token: 'secret-token', user: { id: 1, username: 'me' } } });
     await all(client.messages());
     expect(requests.map((r) => new URL(r.url).origin)).toEqual(['http://127.0.0.1:1']);
+  });
+
+  it('an answer that is not a list is an InvalidResponseError, not a crash further on', async () => {
+    const fake: typeof fetch = async () => new Response('{"detail": "a list, honestly"}', { headers: { 'content-type': 'application/json' } });
+    const client = new SecureChatClient({ baseUrl: 'http://127.0.0.1:1', fetch: fake, session: { token: 't', user: { id: 1, username: 'me' } } });
+    for (const call of [() => all(client.messages()), () => all(client.users()), () => client.sessions(), () => client.keys()]) {
+      await expect(call()).rejects.toThrow(new InvalidResponseError('The server answered a list request with something that is not a list.'));
+    }
   });
 });
