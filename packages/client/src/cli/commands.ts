@@ -42,10 +42,6 @@ function messageJson(m: MailboxMessage) {
   };
 }
 
-function unreadableSentence(m: MailboxMessage & { readable: false }): string {
-  return `Message #${m.id} cannot be decrypted: ${m.reason}.`;
-}
-
 export async function register(ctx: Context, username: string, options: { mode: Mode }) {
   const client = await ctx.anonymousClient(options.mode);
   const password = await ctx.passwords.fresh('Choose a password: ', process.env.SECURECHAT_PASSWORD);
@@ -105,7 +101,7 @@ export async function send(ctx: Context, recipient: string, text: string | undef
   if (!body && !attachment) throw new UsageError('Nothing to send: give a text, --file, or pipe the text on stdin.');
   const message = await client.send(recipient, { text: body, attachment });
   const what = attachment ? ` with ${attachment.name} (${size(attachment.data.length)})` : '';
-  ctx.print(`Sent message #${line(message.id)} to ${line(message.recipient?.username)}${what}.`, { id: message.id, recipient: message.recipient.username, sent_at: message.sent_at });
+  ctx.print(`Sent message #${line(message.id)} to ${line(message.recipient?.username)}${what}.`, { id: message.id, recipient: message.recipient?.username, sent_at: message.sent_at });
 }
 
 export async function mailbox(ctx: Context, direction: 'inbox' | 'sent', options: { limit: string }) {
@@ -139,7 +135,7 @@ export async function read(ctx: Context, id: string, options: { save?: string })
   if (!message.readable) {
     // The metadata on stdout (or JSON with readable: false), the reason on stderr, and a failing exit code.
     ctx.print(heading, { ...messageJson(message), saved_to: null });
-    throw new InvalidResponseError(unreadableSentence(message));
+    throw new InvalidResponseError(`Message #${message.id} cannot be decrypted: ${message.reason}.`);
   }
   let savedTo: string | null = null;
   if (message.attachment && options.save) {
