@@ -67,7 +67,6 @@ export class Keyring {
     return new Conflict(`This account has reached the limit of ${max} key versions (MAX_KEY_VERSIONS); no further rotation is possible.`);
   }
 
-
   /**
    * The user's current key version with its parsed public key, or null when
    * that key cannot be used to wrap a message key. Only the version number is
