@@ -23,7 +23,7 @@ import { Mail } from './domain/mail.ts';
 import { Sessions } from './domain/sessions.ts';
 import { authRoutes } from './http/auth.ts';
 import type { App, Domain, RateLimitHook, RouteOptions } from './http/context.ts';
-import { errorHandler, notFoundHandler } from './http/errors.ts';
+import { errorHandler, notFoundHandler, urlErrorHandler } from './http/errors.ts';
 import { BodyBudget, reserveBodyMemory, SMALL_BODY_BYTES } from './http/body-budget.ts';
 import { useJsonBodies } from './http/json-body.ts';
 import { PASSWORD_CHANGE_BODY_BYTES } from './http/auth.ts';
@@ -104,7 +104,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     connectionTimeout: SOCKET_IDLE_MS,
     requestTimeout: REQUEST_TIMEOUT_MS,
     http: { headersTimeout: HEADERS_TIMEOUT_MS, connectionsCheckingInterval: 2_000 },
-    routerOptions: { ignoreTrailingSlash: true },
+    // Usernames in paths are up to 150 characters; longer parameters are answered by urlErrorHandler.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 256 },
+    frameworkErrors: urlErrorHandler,
     trustProxy: config.trustProxy,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -139,7 +141,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     domain: buildDomain(deps.store, config),
     authRateLimit: await authRateLimit(app, config),
     largeBodies: { reserveMemory: reserveBodyMemory(budget), sendBodyBytes, passwordChangeBodyBytes: PASSWORD_CHANGE_BODY_BYTES },
-    pageAttachmentBytes: config.pageAttachmentBytes,
   };
   await app.register(opsRoutes, options);
   await app.register(authRoutes, options);

@@ -15,6 +15,8 @@ describe('loadConfig', () => {
       rateLimitAuthPerMin: 20,
       logLevel: 'info',
       trustProxy: false,
+      pageAttachmentBytes: 16 * 1024 * 1024,
+      largeBodyMemoryBytes: 96 * 1024 * 1024,
     });
   });
 

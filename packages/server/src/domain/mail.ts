@@ -12,7 +12,7 @@ import { Forbidden, NotFound, PayloadTooLarge, ValidationError } from './errors.
 import type { Keyring } from './keyring.ts';
 import { MessageCache } from './message-cache.ts';
 import { PageCache } from './page-cache.ts';
-import { messageView, storedMessageView, type MessageView, type UserView } from './views.ts';
+import { DeferredAttachment, messageView, storedMessageView, type MessageView, type UserView } from './views.ts';
 
 /**
  * A send body: plaintext fields (original API) or the ciphertext fields of
@@ -103,7 +103,7 @@ export class Mail {
     this.#pages.changed(recipient.id);
     // Not cached here: under a stream of sends, holding every new message promoted it to the old
     // generation and cost more in garbage collection than its first read from SQLite.
-    return storedMessageView(row, id, sender, recipient);
+    return storedMessageView(row, id, sender, recipient, row.encrypted_attachment);
   }
 
   #plaintextOf(request: SendRequest): { text: string; attachment: PlainAttachment | null } {
@@ -135,9 +135,10 @@ export class Mail {
       beforeId: request.beforeId,
       afterId: request.afterId,
     });
-    const messages = await this.#views(ids.slice(0, request.limit));
+    const read = await this.#views(ids.slice(0, request.limit));
+    const messages = withinAttachmentBudget(read, this.#config.pageAttachmentBytes);
     const last = messages.at(-1);
-    if (ids.length <= request.limit || !last) return { messages };
+    if ((messages.length === read.length && ids.length <= request.limit) || !last) return { messages };
     return { messages, next: request.afterId !== undefined ? { afterId: last.id } : { beforeId: last.id } };
   }
 
@@ -145,7 +146,14 @@ export class Mail {
     const [message] = await this.#views([id]);
     if (!message) throw new NotFound('Message not found.');
     if (message.sender.id !== user.id && message.recipient.id !== user.id) throw new Forbidden('This message belongs to other users.');
-    return message;
+    const attachment = message.encrypted_attachment;
+    if (!(attachment instanceof DeferredAttachment)) return message;
+    return { ...message, encrypted_attachment: await this.readAttachment(attachment) };
+  }
+
+  /** The bytes of an attachment a page left unread, when the page's response reaches it. */
+  readAttachment(attachment: DeferredAttachment): Promise<Buffer> {
+    return this.#store.messages.readAttachment(attachment.messageId);
   }
 
   /** Views of these messages, in the same order, from the cache or the store. */
@@ -177,6 +185,20 @@ export class Mail {
     if (bytes.length > limit) throw tooLarge(limit);
     return bytes;
   }
+}
+
+/**
+ * The first messages of a page whose attachments add up to at most `budget`
+ * base64 characters; the first message always, however large. The page then
+ * ends early and its Link leads on from its last message.
+ */
+function withinAttachmentBudget(messages: MessageView[], budget: number): MessageView[] {
+  let total = 0;
+  for (let i = 0; i < messages.length; i++) {
+    total += messages[i]!.encrypted_attachment.length;
+    if (i > 0 && total > budget) return messages.slice(0, i);
+  }
+  return messages;
 }
 
 function withKeyIds(ciphertext: MessageCiphertext, keyId: number, senderKeyId: number): CheckedCiphertext {

@@ -16,6 +16,8 @@ import type { Mailbox } from '../store/index.ts';
 import { hasLargeAttachment, type MessageView } from './views.ts';
 
 const MAX_PAGES = 2_000;
+/** Pages carrying more attachment data than this are not kept: 2,000 of them must fit in memory. */
+const MAX_PAGE_ATTACHMENT_CHARS = 128 * 1024;
 
 export interface PageKey {
   userId: number;
@@ -51,8 +53,9 @@ export class PageCache<P extends { messages: MessageView[] }> {
 
   set(key: PageKey, version: number, page: P): void {
     if (version !== this.versionOf(key.userId)) return;
-    // A large attachment is streamed, not kept (domain/views.ts).
+    // A large attachment is streamed, not kept (domain/views.ts); nor are pages heavy with small ones.
     if (page.messages.some(hasLargeAttachment)) return;
+    if (page.messages.reduce((chars, message) => chars + message.encrypted_attachment.length, 0) > MAX_PAGE_ATTACHMENT_CHARS) return;
     this.#pages.set(keyOf(key), { version, page });
   }
 

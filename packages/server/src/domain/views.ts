@@ -10,8 +10,21 @@ const LARGE_ATTACHMENT_CHARS = LARGE_ATTACHMENT_OCTETS;
 /** Below this size an attachment's base64 is kept as a string; from it on, as its ASCII bytes. */
 const ATTACHMENT_BYTES_FROM = 1024;
 
-/** A Message; an attachment's base64 may be kept as its ASCII bytes (it is spliced into JSON, never escaped). */
-export type MessageView = Omit<Message, 'encrypted_attachment'> & { encrypted_attachment: string | Buffer };
+/**
+ * A large attachment not read yet. A mailbox page names it, and the page's
+ * response reads it when its turn comes (http/message-json.ts), so a page
+ * holds at most one large attachment in memory at a time.
+ */
+export class DeferredAttachment {
+  constructor(
+    readonly messageId: number,
+    /** Its size in base64 characters. */
+    readonly length: number,
+  ) {}
+}
+
+/** A Message; an attachment's base64 may be kept as its ASCII bytes (it is spliced into JSON, never escaped), or not read yet. */
+export type MessageView = Omit<Message, 'encrypted_attachment'> & { encrypted_attachment: string | Buffer | DeferredAttachment };
 
 export function hasLargeAttachment(view: MessageView): boolean {
   return view.encrypted_attachment.length >= LARGE_ATTACHMENT_CHARS;
@@ -30,26 +43,33 @@ export function envelopeView(key: UserKeyRow): EnvelopeView {
 }
 
 /** A small attachment's base64 as a string, a larger one as its ASCII bytes. */
-function attachmentOf(attachment: string | Buffer): string | Buffer {
-  return typeof attachment === 'string' || attachment.length >= ATTACHMENT_BYTES_FROM ? attachment : attachment.toString('latin1');
+function attachmentOf(attachment: string | Buffer | DeferredAttachment): string | Buffer | DeferredAttachment {
+  return !Buffer.isBuffer(attachment) || attachment.length >= ATTACHMENT_BYTES_FROM ? attachment : attachment.toString('latin1');
 }
 
-/** The view of a message read from the store. */
-export function messageView(row: Omit<MessageRow, 'encrypted_attachment'> & { encrypted_attachment: string | Buffer }): MessageView {
-  return storedMessageView(row, row.id, { id: row.sender_id, username: row.sender_username }, { id: row.recipient_id, username: row.recipient_username });
+/** The view of a message read from the store; a large attachment the store left unread stays unread. */
+export function messageView(row: MessageRow): MessageView {
+  const attachment = row.encrypted_attachment ?? new DeferredAttachment(row.id, row.attachment_octets);
+  return storedMessageView(row, row.id, { id: row.sender_id, username: row.sender_username }, { id: row.recipient_id, username: row.recipient_username }, attachment);
 }
 
 /**
  * The view of a message stored as `row` under `id`. Every field is written
  * out, so every view has one shape (see domain/mail.ts).
  */
-export function storedMessageView(row: NewMessage, id: number, sender: UserView, recipient: UserView): MessageView {
+export function storedMessageView(
+  row: Omit<NewMessage, 'encrypted_attachment'>,
+  id: number,
+  sender: UserView,
+  recipient: UserView,
+  attachment: string | Buffer | DeferredAttachment,
+): MessageView {
   return {
     id,
     sender: { id: sender.id, username: sender.username },
     recipient: { id: recipient.id, username: recipient.username },
     encrypted_message: row.encrypted_message,
-    encrypted_attachment: attachmentOf(row.encrypted_attachment),
+    encrypted_attachment: attachmentOf(attachment),
     attachment_name: row.attachment_name,
     attachment_mime: row.attachment_mime,
     encrypted_symmetric_key: row.encrypted_symmetric_key,

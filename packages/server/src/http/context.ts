@@ -35,8 +35,6 @@ export interface RouteOptions {
   /** Applied to login, register and rotate; a no-op when limits are off. */
   authRateLimit: RateLimitHook;
   largeBodies: LargeBodyOptions;
-  /** Most attachment bytes in one mailbox page (PAGE_ATTACHMENT_BYTES). */
-  pageAttachmentBytes: number;
 }
 
 declare module 'fastify' {

@@ -87,7 +87,7 @@ function checkedStrings(root: unknown, restore: PlaceholderLookup | null): unkno
     for (const key in values) {
       const value = values[key];
       if (typeof value === 'string') {
-        if (field === null && keptAsBytes?.[key]) continue;
+        if (field === null && keptAsBytes !== undefined && Object.hasOwn(keptAsBytes, key)) continue;
         const restored = checkedString(value, restore, field ?? key);
         if (restored !== undefined) values[key] = restored;
       } else if (value !== null && typeof value === 'object') {

@@ -11,7 +11,7 @@
  */
 import type { FastifyReply } from 'fastify';
 import { Readable } from 'node:stream';
-import { hasLargeAttachment, type MessageView } from '../domain/views.ts';
+import { DeferredAttachment, hasLargeAttachment, type MessageView } from '../domain/views.ts';
 import { releaseMemorySoon } from '../release-memory.ts';
 
 const serialised = new WeakMap<MessageView, Buffer>();
@@ -36,12 +36,9 @@ const SPLICE_FROM_CHARS = 1024;
  */
 export function encodeMessageJson(view: MessageView): Buffer[] {
   const attachment = view.encrypted_attachment;
+  if (attachment instanceof DeferredAttachment) throw new Error(`message ${view.id}: its attachment must be read before encoding`);
   if (typeof attachment === 'string' && attachment.length < SPLICE_FROM_CHARS) return [Buffer.from(JSON.stringify(view), 'utf8')];
-  const rest = JSON.stringify({ ...view, encrypted_attachment: '' });
-  // The first unescaped occurrence is the property itself: inside string values quotes are escaped.
-  const at = rest.indexOf(ATTACHMENT_FIELD) + ATTACHMENT_FIELD.length;
-  const head = Buffer.from(rest.slice(0, at), 'utf8');
-  const tail = Buffer.from(rest.slice(at), 'utf8');
+  const [head, tail] = jsonAroundAttachment(view);
   if (Buffer.isBuffer(attachment) && hasLargeAttachment(view)) return [head, attachment, tail];
   const out = Buffer.allocUnsafe(head.length + attachment.length + tail.length);
   head.copy(out, 0);
@@ -49,6 +46,14 @@ export function encodeMessageJson(view: MessageView): Buffer[] {
   else attachment.copy(out, head.length);
   tail.copy(out, head.length + attachment.length);
   return [out];
+}
+
+/** The view's JSON before and after its attachment's characters. */
+function jsonAroundAttachment(view: MessageView): [Buffer, Buffer] {
+  const rest = JSON.stringify({ ...view, encrypted_attachment: '' });
+  // The first unescaped occurrence is the property itself: inside string values quotes are escaped.
+  const at = rest.indexOf(ATTACHMENT_FIELD) + ATTACHMENT_FIELD.length;
+  return [Buffer.from(rest.slice(0, at), 'utf8'), Buffer.from(rest.slice(at), 'utf8')];
 }
 
 /** A view's JSON: a small one is encoded once, then only copied into responses. */
@@ -88,9 +93,15 @@ function sendParts(reply: FastifyReply, parts: Buffer[]): FastifyReply {
   return parts.length === 1 ? reply.type(JSON_TYPE).send(parts[0]) : streamParts(reply, parts);
 }
 
-export function sendMessages(reply: FastifyReply, views: MessageView[]): FastifyReply {
+/** Reads an attachment that a page left unread (domain/mail.ts readAttachment). */
+export type AttachmentReader = (attachment: DeferredAttachment) => Promise<Buffer>;
+
+export function sendMessages(reply: FastifyReply, views: MessageView[], readAttachment: AttachmentReader): FastifyReply {
   const encoded = serialisedPages.get(views);
   if (encoded) return reply.type(JSON_TYPE).send(encoded);
+  if (views.some((view) => view.encrypted_attachment instanceof DeferredAttachment)) {
+    return reply.type(JSON_TYPE).send(Readable.from(streamedPage(views, readAttachment), { highWaterMark: 0 }));
+  }
   const parts: Buffer[] = [OPEN];
   views.forEach((view, i) => {
     if (i > 0) parts.push(COMMA);
@@ -101,4 +112,30 @@ export function sendMessages(reply: FastifyReply, views: MessageView[]): Fastify
   const page = Buffer.concat(parts);
   serialisedPages.set(views, page);
   return reply.type(JSON_TYPE).send(page);
+}
+
+/**
+ * A page with unread large attachments, written one message at a time: an
+ * attachment is read only when the client has taken what came before it
+ * (the stream pulls nothing ahead: highWaterMark 0), so a client that stops
+ * reading holds at most one large attachment in the server's memory.
+ */
+async function* streamedPage(views: MessageView[], readAttachment: AttachmentReader): AsyncGenerator<Buffer> {
+  for (let i = 0; i < views.length; i++) {
+    const view = views[i]!;
+    const opening = i === 0 ? OPEN : COMMA;
+    const attachment = view.encrypted_attachment;
+    if (!(attachment instanceof DeferredAttachment)) {
+      yield Buffer.concat([opening, ...messageJson(view)]);
+      continue;
+    }
+    const [head, tail] = jsonAroundAttachment(view);
+    // Yielded before the read: the stream asks for what follows only once the client has taken what came before.
+    yield Buffer.concat([opening, head]);
+    const bytes = await readAttachment(attachment);
+    yield bytes;
+    yield tail;
+    releaseMemorySoon(bytes.length);
+  }
+  yield views.length === 0 ? Buffer.from('[]') : CLOSE;
 }

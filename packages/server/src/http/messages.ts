@@ -1,6 +1,7 @@
 /** /api/messages/: send, list (paginated), read one (Part A + B2, B3). */
 import { Type } from '@sinclair/typebox';
 import { ValidationError } from '../domain/errors.ts';
+import type { DeferredAttachment } from '../domain/views.ts';
 import { authSecurity, caller, parseId, requireAuth, type App, type RouteOptions } from './context.ts';
 import { largeFieldsOf } from './large-json.ts';
 import { sendMessage, sendMessages, sendNewMessage } from './message-json.ts';
@@ -36,8 +37,9 @@ const ListQuery = Type.Object({
   after_id: Type.Optional(Id('oldest messages with a larger id, oldest first')),
 });
 
-export async function messageRoutes(app: App, { domain, largeBodies, pageAttachmentBytes }: RouteOptions): Promise<void> {
+export async function messageRoutes(app: App, { domain, largeBodies }: RouteOptions): Promise<void> {
   requireAuth(app, domain.sessions);
+  const readAttachment = (attachment: DeferredAttachment) => domain.mail.readAttachment(attachment);
 
   app.post('/api/messages/send/', {
     bodyLimit: largeBodies.sendBodyBytes,
@@ -75,7 +77,7 @@ export async function messageRoutes(app: App, { domain, largeBodies, pageAttachm
         const cursor = 'afterId' in page.next ? { after_id: page.next.afterId, before_id: undefined } : { before_id: page.next.beforeId, after_id: undefined };
         reply.header('link', nextLink(request, { ...cursor, limit: pageSize }));
       }
-      return sendMessages(reply, page.messages);
+      return sendMessages(reply, page.messages, readAttachment);
     },
   });
 

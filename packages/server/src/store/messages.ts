@@ -43,6 +43,7 @@ const COLUMNS = [
 const SELECT_WITH_USERNAMES = `
   SELECT m.id, ${COLUMNS.filter((c) => c !== 'encrypted_attachment').map((c) => 'm.' + c).join(', ')},
     CASE WHEN octet_length(m.encrypted_attachment) < ${LARGE_ATTACHMENT_OCTETS} THEN CAST(m.encrypted_attachment AS BLOB) END AS encrypted_attachment,
+    octet_length(m.encrypted_attachment) AS attachment_octets,
     s.username AS sender_username, r.username AS recipient_username
   FROM messages m
   JOIN users s ON s.id = m.sender_id
@@ -59,7 +60,7 @@ export class MessageRepository {
     const insertSql = `INSERT INTO messages (${COLUMNS.join(', ')}) VALUES (${values.join(', ')})`;
     const statements = { insertSql, readSql: 'SELECT CAST(encrypted_attachment AS BLOB) FROM messages WHERE id = ?' };
     this.#writer = sqlite.memory ? inThreadWriter(sqlite, statements) : new WriterThread(sqlite.name, statements);
-    this.#byIds = sqlite.prepare<[string], Omit<MessageRow, 'encrypted_attachment'> & { encrypted_attachment: Buffer | null }>(`${SELECT_WITH_USERNAMES} WHERE m.id IN (SELECT value FROM json_each(?))`);
+    this.#byIds = sqlite.prepare<[string], MessageRow>(`${SELECT_WITH_USERNAMES} WHERE m.id IN (SELECT value FROM json_each(?))`);
     // Pages read ids only: answered from the index alone, without touching message rows.
     const page = (owner: string, where: string, order: 'ASC' | 'DESC') =>
       sqlite
@@ -81,14 +82,18 @@ export class MessageRepository {
     return this.#writer.close();
   }
 
-  /** Rows for these ids, in no particular order; absent ids are skipped. */
+  /**
+   * Rows for these ids, in no particular order; absent ids are skipped. A
+   * large attachment is left unread (null): a page of them would otherwise
+   * be held in memory all at once.
+   */
   async findByIds(ids: number[]): Promise<MessageRow[]> {
     if (ids.length === 0) return [];
-    const rows = this.#byIds.all(JSON.stringify(ids));
-    return Promise.all(rows.map(async (row) => ({ ...row, encrypted_attachment: row.encrypted_attachment ?? (await this.#readLarge(row.id)) })));
+    return this.#byIds.all(JSON.stringify(ids));
   }
 
-  async #readLarge(id: number): Promise<Buffer> {
+  /** A message's attachment (base64 as ASCII bytes), read where it does not block the event loop. */
+  async readAttachment(id: number): Promise<Buffer> {
     const bytes = await this.#writer.read(id);
     if (!bytes) throw new Error(`message ${id} vanished while being read`);
     return bytes;

@@ -66,9 +66,15 @@ export type UserRow = Selectable<UsersTable>;
 export type UserKeyRow = Selectable<UserKeysTable>;
 export type SessionRow = Selectable<SessionsTable>;
 export type NewMessage = Insertable<MessagesTable>;
-/** A message as the repository reads it: the attachment's base64 as ASCII bytes, so a large one never becomes a string. */
+/**
+ * A message as the repository reads it: the attachment's base64 as ASCII
+ * bytes, so a large one never becomes a string — and a large one not at all
+ * (null): it is read on its own when it is needed (readAttachment).
+ */
 export type MessageRow = Omit<Selectable<MessagesTable>, 'encrypted_attachment'> & {
-  encrypted_attachment: Buffer;
+  encrypted_attachment: Buffer | null;
+  /** The attachment's size in base64 characters, read or not. */
+  attachment_octets: number;
   sender_username: string;
   recipient_username: string;
 };
