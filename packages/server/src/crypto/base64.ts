@@ -5,7 +5,7 @@
  * also accepts the URL-safe `-` and `_`. Strictness is therefore checked
  * around it, without a regex pass over multi-megabyte attachments: a skipped
  * character shows as a decoded length shorter than the text's length implies,
- * `-`/`_` are searched for directly, and the unused bits of the last quantum
+ * `-`/`_` and non-ASCII characters are searched for directly, and the unused bits of the last quantum
  * must be zero so that every byte string has exactly one accepted encoding.
  */
 import { setImmediate } from 'node:timers/promises';
@@ -29,6 +29,8 @@ export function encodedLength(bytes: number): number {
  * the alphabet are caught by the decoded length instead.
  */
 function strictCharacters(text: string, paddingAllowed: boolean): boolean {
+  // Node decodes a string's UTF-16 units by their low byte (U+0661 reads as "a"): anything but ASCII is refused first.
+  if (Buffer.byteLength(text, 'utf8') !== text.length) return false;
   if (text.includes('-') || text.includes('_')) return false;
   return paddingAllowed ? canonicalEnding(text) : !text.includes('=');
 }

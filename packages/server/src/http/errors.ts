@@ -76,3 +76,20 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
 export function notFoundHandler(_request: FastifyRequest, reply: FastifyReply): FastifyReply {
   return reply.code(404).send({ detail: 'Not found.' });
 }
+
+/**
+ * Errors Fastify raises while routing, before any hook runs: a path that is
+ * not valid percent-encoding, or a path parameter too long to be a username
+ * or an id. Answered like every other error, with the headers every answer
+ * carries (app.ts sets them in a hook that has not run yet).
+ */
+export function urlErrorHandler(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  reply.header('x-content-type-options', 'nosniff').header('cache-control', 'no-store');
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    reply.code(404).send({ detail: 'Not found: a part of this path is longer than any username or id.' });
+  } else if (error.code === 'FST_ERR_BAD_URL') {
+    reply.code(400).send({ detail: 'The path is not valid percent-encoded UTF-8.' });
+  } else {
+    reply.code(400).send({ detail: 'Bad request.' });
+  }
+}
