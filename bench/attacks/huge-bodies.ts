@@ -8,7 +8,7 @@
  */
 import { memoryAndHealthGoals, result, type AttackResult, type Goal } from '../lib/attack-report.ts';
 import { measureAttack } from '../lib/attack-server.ts';
-import { portOf, postWhole, statusCounts, type TrackedSocket } from '../lib/raw-http.ts';
+import { portOf, postWhole, statusCounts, type WholePost } from '../lib/raw-http.ts';
 import { quantile, withServer, type AttackOptions } from './common.ts';
 
 const BODY_BYTES = 30_000_000;
@@ -34,20 +34,25 @@ function spaces(): Buffer {
   return Buffer.from(' '.repeat(BODY_BYTES - tail.length) + tail);
 }
 
-function outcomeOf(sockets: TrackedSocket[]): string {
-  const answered = sockets.flatMap((s) => (s.answeredMs === null ? [] : [s.answeredMs]));
-  const early = sockets.filter((s) => s.answeredMs !== null && (s.sentMs === null || s.answeredMs < s.sentMs)).length;
-  return `${statusCounts(sockets)}; answer p50 ${quantile(answered, 0.5).toFixed(0)} ms, max ${(answered.length ? Math.max(...answered) : NaN).toFixed(0)} ms; ${early}/${sockets.length} answered before the upload finished`;
+function outcomeOf(posts: WholePost[]): string {
+  const answered = posts.flatMap((p) => (p.answeredMs === null ? [] : [p.answeredMs]));
+  const early = posts.filter((p) => p.beforeBodyEnd).length;
+  const times = answered.length ? `answer p50 ${quantile(answered, 0.5).toFixed(0)} ms, max ${Math.max(...answered).toFixed(0)} ms` : 'no answer';
+  const notes = [
+    ...(posts.some((p) => p.socket.status === null && p.socket.error === null) ? [`gave up waiting after ${GIVE_UP_MS / 1000} s`] : []),
+    ...(posts.some((p) => p.socket.status === null && p.socket.error !== null) ? ['error: reset before a status line could be read'] : []),
+  ];
+  return `${statusCounts(posts.map((p) => p.socket))}${notes.length ? ` (${notes.join('; ')})` : ''}; ${times}; ${early}/${posts.length} answered before the body's last bytes were sent`;
 }
 
-function answerGoal(sockets: TrackedSocket[]): Goal {
-  const slowest = Math.max(...sockets.map((s) => (s.status === 413 && s.answeredMs !== null ? s.answeredMs : Infinity)));
-  const on413 = sockets.filter((s) => s.status === 413).length;
+function answerGoal(posts: WholePost[]): Goal {
+  const refused = posts.filter((p) => p.socket.status === 413);
+  const slowest = refused.length === posts.length ? Math.max(...refused.map((p) => p.answeredMs!)) : Infinity;
   return {
     what: `every request answered 413`,
     target: `within ${ANSWER_WITHIN_MS} ms`,
-    measured: `${on413}/${sockets.length} got 413, slowest ${Number.isFinite(slowest) ? `${slowest.toFixed(0)} ms` : 'never'}`,
-    met: on413 === sockets.length && slowest <= ANSWER_WITHIN_MS,
+    measured: `${refused.length}/${posts.length} got 413${Number.isFinite(slowest) ? `, slowest in ${slowest.toFixed(0)} ms` : ''}`,
+    met: slowest <= ANSWER_WITHIN_MS,
   };
 }
 
@@ -58,9 +63,9 @@ async function variant(name: string, body: Buffer, options: AttackOptions): Prom
     const measured = await measureAttack(server, () =>
       Promise.all(Array.from({ length: CONCURRENCY }, () => postWhole(port, '/api/auth/login/', { 'Content-Type': 'application/json' }, body, GIVE_UP_MS))),
     );
-    const sockets = measured.value;
-    const goals = [answerGoal(sockets), ...memoryAndHealthGoals(measured, 64, 50)];
-    return result(`huge bodies, ${name}`, measured, goals, outcomeOf(sockets));
+    const posts = measured.value;
+    const goals = [answerGoal(posts), ...memoryAndHealthGoals(measured, 64, 50)];
+    return result(`huge bodies, ${name}`, measured, goals, outcomeOf(posts));
   });
 }
 

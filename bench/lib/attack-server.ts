@@ -110,7 +110,11 @@ function sampleRss(server: AttackServer): { stop(): { peakBytes: number; died: b
     peakBytes = Math.max(peakBytes, rss);
     if (rss > RSS_CAP_BYTES && !capped) {
       capped = true;
-      process.kill(server.pid, 'SIGKILL');
+      try {
+        process.kill(server.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
     }
   }, SAMPLE_EVERY_MS);
   return {

@@ -20,14 +20,23 @@ export function requestHead(method: string, path: string, headers: Record<string
   return lines.join('\r\n') + '\r\n\r\n';
 }
 
+/** Resolves once `socket` can take more data or has closed, leaving no listener behind. */
+function drainedOrClosed(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      socket.off('drain', done).off('close', done);
+      resolve();
+    };
+    socket.once('drain', done).once('close', done);
+  });
+}
+
 /** A connection whose fate is recorded (times in ms since it was opened). */
 export class TrackedSocket {
   readonly socket: Socket;
   readonly openedAt = performance.now();
   status: number | null = null;
   answeredMs: number | null = null;
-  /** when everything given to `send` had been handed to the kernel */
-  sentMs: number | null = null;
   closedMs: number | null = null;
   /** closed by the server (or the network), not by `destroy()` */
   closedByServer = false;
@@ -49,26 +58,20 @@ export class TrackedSocket {
     else this.socket.pause();
   }
 
-  /** Writes `data`; `sentMs` is set once all of it has been handed to the kernel. */
   send(data: string | Buffer): void {
-    this.socket.write(data, (error) => {
-      if (!error) this.sentMs = this.#elapsed();
-    });
+    this.socket.write(data);
   }
 
   /**
    * Writes `data` 1 MiB at a time, waiting for the kernel to take each, and
    * stops early once the server has answered or closed (as a client that
-   * reads while it uploads would); `sentMs` is set if all of it was written.
+   * reads while it uploads would).
    */
   async sendUntilAnswered(data: Buffer): Promise<void> {
     for (let offset = 0; offset < data.length; offset += UPLOAD_SLICE) {
       if (this.status !== null || !this.open || this.socket.destroyed) return;
-      const last = offset + UPLOAD_SLICE >= data.length;
-      const flushed = this.socket.write(data.subarray(offset, offset + UPLOAD_SLICE), (error) => {
-        if (!error && last) this.sentMs = this.#elapsed();
-      });
-      if (!flushed) await new Promise((resolve) => (this.socket.once('drain', resolve), this.socket.once('close', resolve)));
+      const flushed = this.socket.write(data.subarray(offset, offset + UPLOAD_SLICE));
+      if (!flushed) await drainedOrClosed(this.socket);
     }
   }
 
@@ -102,21 +105,43 @@ export class TrackedSocket {
   }
 }
 
+/** What `postWhole` saw. */
+export interface WholePost {
+  socket: TrackedSocket;
+  /** ms from connecting to the status line, not counting the benchmark's pause before the last bytes */
+  answeredMs: number | null;
+  /** the status line came while the body's last bytes were still held back */
+  beforeBodyEnd: boolean;
+}
+
+const HELD_BACK_BYTES = 64 * 1024;
+
 /**
  * Sends a whole request (head + body with Content-Length) and waits for the
- * status line; the connection is dropped as soon as it arrives (or
- * `timeoutMs` after the start), so a server that answers early stops the upload.
+ * status line. The body's last 64 KiB are held back for `pauseMs`: a server
+ * that answers from the headers (or the start of the body) does so within
+ * the pause, one that needs the whole body cannot. Kernel buffers on
+ * loopback are large enough to swallow a 30 MB body, so when the client
+ * finished writing says nothing about what the server read; this does. The
+ * connection is dropped once the answer came (stopping the upload), or
+ * `timeoutMs` after the start.
  */
-export async function postWhole(port: number, path: string, headers: Record<string, string>, body: Buffer, timeoutMs: number): Promise<TrackedSocket> {
+export async function postWhole(port: number, path: string, headers: Record<string, string>, body: Buffer, timeoutMs: number, pauseMs = 250): Promise<WholePost> {
   const socket = new TrackedSocket(port);
   const giveUp = setTimeout(() => socket.destroy(), timeoutMs);
   socket.send(requestHead('POST', path, { ...headers, 'Content-Length': body.length }));
-  await socket.sendUntilAnswered(body);
+  const cut = Math.max(0, body.length - HELD_BACK_BYTES);
+  await socket.sendUntilAnswered(body.subarray(0, cut));
+  const pauseStart = performance.now();
+  await socket.answered(pauseMs);
+  const beforeBodyEnd = socket.status !== null;
+  const paused = beforeBodyEnd ? 0 : performance.now() - pauseStart;
+  await socket.sendUntilAnswered(body.subarray(cut));
   await socket.answered(timeoutMs);
   clearTimeout(giveUp);
   socket.destroy();
   await socket.closed;
-  return socket;
+  return { socket, answeredMs: socket.answeredMs === null ? null : socket.answeredMs - paused, beforeBodyEnd };
 }
 
 /** Announces `announced` bytes of body, sends `part` of them and holds the connection open. */
