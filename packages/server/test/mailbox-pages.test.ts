@@ -69,6 +69,24 @@ describe('pages bounded by attachment bytes', () => {
     }
   });
 
+  it('reads from the database only the messages the page sends', async () => {
+    const messages = t.store.messages;
+    const findByIds = messages.findByIds.bind(messages);
+    const requested: number[] = [];
+    messages.findByIds = (ids: number[]) => {
+      requested.push(...ids);
+      return findByIds(ids);
+    };
+    try {
+      const res = await call(t.app, 'GET', '/api/messages/?direction=sent&limit=200', { token: alice.token });
+      const sentIds = (res.json() as Message[]).map((m) => m.id);
+      expect(sentIds).toHaveLength(2);
+      expect(requested.every((id) => sentIds.includes(id))).toBe(true);
+    } finally {
+      messages.findByIds = findByIds;
+    }
+  });
+
   it('does the same when catching up with after_id, oldest first', async () => {
     const { messages } = await walk(bob, `/api/messages/?after_id=${sent[0]!.id}`);
     expect(messages.map((m) => m.id)).toEqual(sent.slice(1).map((m) => m.id));

@@ -7,7 +7,7 @@ import { decodedLengthOfBytes, decodeStrictBase64, encodedLength } from '../cryp
 import { encryptOnPool } from '../crypto/cipher-pool.ts';
 import type { MessageCiphertext, PlainAttachment } from '../crypto/hybrid.ts';
 import { checkEncryptedSend, CIPHERTEXT_FIELDS, type CheckedCiphertext, type EncryptedSend } from './encrypted-send.ts';
-import type { Mailbox, NewMessage, Store } from '../store/index.ts';
+import type { Mailbox, NewMessage, PageEntry, Store } from '../store/index.ts';
 import { Forbidden, NotFound, PayloadTooLarge, ValidationError } from './errors.ts';
 import type { Keyring } from './keyring.ts';
 import { MessageCache } from './message-cache.ts';
@@ -127,18 +127,19 @@ export class Mail {
   }
 
   async #readPage(user: UserView, request: ListRequest): Promise<MessagePage> {
-    // One extra id tells whether a next page exists.
-    const ids = await this.#store.messages.listIds({
+    // One extra entry tells whether a next page exists.
+    const entries = await this.#store.messages.listPage({
       userId: user.id,
       mailbox: request.direction,
       limit: request.limit + 1,
       beforeId: request.beforeId,
       afterId: request.afterId,
     });
-    const read = await this.#views(ids.slice(0, request.limit));
-    const messages = withinAttachmentBudget(read, this.#config.pageAttachmentBytes);
+    const wanted = entries.slice(0, request.limit);
+    const kept = withinAttachmentBudget(wanted, this.#config.pageAttachmentBytes);
+    const messages = await this.#views(kept.map((entry) => entry.id));
     const last = messages.at(-1);
-    if ((messages.length === read.length && ids.length <= request.limit) || !last) return { messages };
+    if ((kept.length === wanted.length && entries.length <= request.limit) || !last) return { messages };
     return { messages, next: request.afterId !== undefined ? { afterId: last.id } : { beforeId: last.id } };
   }
 
@@ -188,17 +189,18 @@ export class Mail {
 }
 
 /**
- * The first messages of a page whose attachments add up to at most `budget`
- * base64 characters; the first message always, however large. The page then
- * ends early and its Link leads on from its last message.
+ * The first entries of a page whose attachments add up to at most `budget`
+ * base64 characters; the first always, however large. The page then ends
+ * early and its Link leads on from its last message. Cut before any message
+ * is read, so a page never loads more than it sends.
  */
-function withinAttachmentBudget(messages: MessageView[], budget: number): MessageView[] {
+function withinAttachmentBudget(entries: PageEntry[], budget: number): PageEntry[] {
   let total = 0;
-  for (let i = 0; i < messages.length; i++) {
-    total += messages[i]!.encrypted_attachment.length;
-    if (i > 0 && total > budget) return messages.slice(0, i);
+  for (let i = 0; i < entries.length; i++) {
+    total += entries[i]!.attachment_octets;
+    if (i > 0 && total > budget) return entries.slice(0, i);
   }
-  return messages;
+  return entries;
 }
 
 function withKeyIds(ciphertext: MessageCiphertext, keyId: number, senderKeyId: number): CheckedCiphertext {

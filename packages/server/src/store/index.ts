@@ -47,5 +47,5 @@ export async function openStore(databaseUrl: string): Promise<Store> {
 }
 
 export { isUniqueViolation } from './users.ts';
-export { LARGE_ATTACHMENT_OCTETS, type Mailbox } from './messages.ts';
+export { LARGE_ATTACHMENT_OCTETS, type Mailbox, type PageEntry } from './messages.ts';
 export type { MessageRow, NewMessage, SessionRow, UserKeyRow, UserRow } from './schema.ts';

@@ -24,6 +24,12 @@ export const LARGE_ATTACHMENT_OCTETS = 1024 * 1024;
 
 export type Mailbox = 'inbox' | 'sent';
 
+export interface PageEntry {
+  id: number;
+  /** The attachment's size in base64 characters. */
+  attachment_octets: number;
+}
+
 export interface MailboxPage {
   userId: number;
   mailbox: Mailbox;
@@ -61,11 +67,12 @@ export class MessageRepository {
     const statements = { insertSql, readSql: 'SELECT CAST(encrypted_attachment AS BLOB) FROM messages WHERE id = ?' };
     this.#writer = sqlite.memory ? inThreadWriter(sqlite, statements) : new WriterThread(sqlite.name, statements);
     this.#byIds = sqlite.prepare<[string], MessageRow>(`${SELECT_WITH_USERNAMES} WHERE m.id IN (SELECT value FROM json_each(?))`);
-    // Pages read ids only: answered from the index alone, without touching message rows.
+    // Pages read ids and attachment sizes only (the size comes from the row header), so a page can be cut to
+    // its attachment budget before any attachment is read.
     const page = (owner: string, where: string, order: 'ASC' | 'DESC') =>
-      sqlite
-        .prepare<{ user: number; cursor: number; limit: number }, number>(`SELECT id FROM messages WHERE ${owner} = @user ${where} ORDER BY id ${order} LIMIT @limit`)
-        .pluck();
+      sqlite.prepare<{ user: number; cursor: number; limit: number }, PageEntry>(
+        `SELECT id, octet_length(encrypted_attachment) AS attachment_octets FROM messages WHERE ${owner} = @user ${where} ORDER BY id ${order} LIMIT @limit`,
+      );
     this.#pages = {
       inbox: { newest: page('recipient_id', 'AND id < @cursor', 'DESC'), after: page('recipient_id', 'AND id > @cursor', 'ASC') },
       sent: { newest: page('sender_id', 'AND id < @cursor', 'DESC'), after: page('sender_id', 'AND id > @cursor', 'ASC') },
@@ -99,8 +106,8 @@ export class MessageRepository {
     return bytes;
   }
 
-  /** The ids of one mailbox page, in page order. */
-  async listIds(page: MailboxPage): Promise<number[]> {
+  /** The ids of one mailbox page, in page order, with the size of each message's attachment. */
+  async listPage(page: MailboxPage): Promise<PageEntry[]> {
     const statements = this.#pages[page.mailbox];
     if (page.afterId !== undefined) return statements.after.all({ user: page.userId, cursor: page.afterId, limit: page.limit });
     return statements.newest.all({ user: page.userId, cursor: page.beforeId ?? Number.MAX_SAFE_INTEGER, limit: page.limit });
