@@ -60,6 +60,7 @@ export async function keyVersions(options: AttackOptions): Promise<AttackResult[
     options.log(`key versions: rotating to ${versions} versions`);
     await rotateTo(server.url, owner, ownerPassword, versions);
 
+    await sleep(2_000); // let the rotations' last work settle before measuring idle logins
     let warmUp = 0;
     await loginLoop(server.url, 'bystander', otherPassword, () => warmUp++ >= WARM_UP_LOGINS);
     let loginsIdle = 0;
