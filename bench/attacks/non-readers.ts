@@ -58,8 +58,8 @@ async function phase(server: AttackServer, token: string, limit: number, holdMs:
     await Promise.all(clients.map((c) => c.closed));
     return closedByServer;
   });
-  const page = Math.min(limit, messages);
-  const outcome = `${CLIENTS} clients paused ${holdMs / 1000} s on a page of ${page} × 25 MiB (~${Math.round(page * 35)} MB of JSON each); ${measured.value} closed by the server meanwhile`;
+  const asked = Math.min(limit, messages);
+  const outcome = `${CLIENTS} clients asked for up to ${asked} of ${messages} messages with a 25 MiB attachment (~${Math.round(asked * 35)} MB of JSON if sent whole) and paused ${holdMs / 1000} s; ${measured.value} closed by the server meanwhile`;
   return result(`3 non-readers, limit=${limit}`, measured, memoryAndHealthGoals(measured, 100, null), outcome);
 }
 
