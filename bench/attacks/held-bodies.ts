@@ -17,6 +17,7 @@ import { quantile, seconds, sleep, withServer, type AttackOptions } from './comm
 const HELD = 20;
 const BODY_BYTES = 37_000_000; // just under the send route's limit (a 25 MiB attachment's base64 + 2 MiB)
 const DRIPPERS = 500;
+const DRIPPED_BODY_BYTES = 10_000;
 
 /** A send of one huge attachment, `BODY_BYTES` long, minus its closing brace. */
 function almostWholeSend(recipient: string): Buffer {
@@ -25,10 +26,10 @@ function almostWholeSend(recipient: string): Buffer {
   return Buffer.from(head + 'A'.repeat(BODY_BYTES - head.length - tail.length) + tail.slice(0, 1));
 }
 
-/** Connections that drip their headers, and ones that drip a login body they announced. */
+/** Connections that drip their headers, and ones that drip a login body they announced (small enough for any body limit: it must crawl, not be refused). */
 function startDripping(port: number): { headers: Dripper; bodies: Dripper } {
   const headerOpening = 'POST /api/auth/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Drip: ';
-  const bodyOpening = requestHead('POST', '/api/auth/login/', { 'Content-Type': 'application/json', 'Content-Length': 100_000 }) + '{"username":"';
+  const bodyOpening = requestHead('POST', '/api/auth/login/', { 'Content-Type': 'application/json', 'Content-Length': DRIPPED_BODY_BYTES }) + '{"username":"';
   return {
     headers: new Dripper(port, Array(DRIPPERS / 2).fill(headerOpening), () => 'a'),
     bodies: new Dripper(port, Array(DRIPPERS / 2).fill(bodyOpening), () => 'a'),
