@@ -5,6 +5,7 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../domain/errors.ts';
+import { lingerThenClose } from './linger.ts';
 
 interface Reply {
   status: number;
@@ -60,8 +61,12 @@ function toReply(error: FastifyError | AppError | Error): Reply | null {
 }
 
 export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  // Refused before its body was read (413, 401, 503, 408…): close the connection rather than read on what nobody will use.
-  if (!request.raw.complete) reply.header('connection', 'close');
+  // Refused before its body was read (413, 401, 503, 408…): read on briefly, dropping it, then close —
+  // rather than Fastify's immediate close, which can reset the connection before the client reads this answer.
+  if (!request.raw.complete) {
+    reply.removeHeader('connection');
+    lingerThenClose(request.raw, reply.raw);
+  }
   const answer = toReply(error);
   if (!answer) {
     request.log.error({ err: error }, 'unhandled error');
