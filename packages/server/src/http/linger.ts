@@ -14,9 +14,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 export const LINGER_MS = 2_000;
 
 export function lingerThenClose(request: IncomingMessage, response: ServerResponse): void {
+  const socket = request.socket;
+  // In-process requests (app.inject) have a stand-in socket with nothing to close.
+  if (typeof socket?.destroy !== 'function') return;
   response.once('finish', () => {
     if (request.complete) return;
-    const timer = setTimeout(() => request.socket.destroy(), LINGER_MS).unref();
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS).unref();
     request.once('end', () => clearTimeout(timer));
     request.once('close', () => clearTimeout(timer));
     request.resume();
