@@ -24,6 +24,7 @@ import { DecryptionError, InvalidResponseError, NotLoggedInError, UnusablePublic
 import { Keychain } from './keychain.ts';
 import { asUser, openMessage, type DecryptedMessage, type MailboxMessage } from './open-message.ts';
 import { parsePublicKey, publicKeyProblem } from './public-key.ts';
+import { subscribe, type SubscribeOptions, type Subscription } from './subscription.ts';
 import { Transport } from './transport.ts';
 
 export type Mode = 'e2e' | 'server';
@@ -303,6 +304,48 @@ export class SecureChatClient {
     const opened = await this.open(message);
     if (!opened.readable) throw new DecryptionError(`Message ${opened.id} cannot be decrypted: ${opened.reason}.`);
     return opened;
+  }
+
+  // ── realtime ───────────────────────────────────────────────────────────
+
+  /**
+   * Live messages over a WebSocket (API.md B 9), decrypted as they arrive,
+   * with automatic reconnection that resumes from the largest id seen and
+   * never delivers an id twice. Needs unlocked keys. See subscription.ts.
+   *
+   * @example
+   * const sub = client.subscribe({ afterId: 0, onMessage: (m) => console.log(m.id, m.readable ? m.text : m.reason) });
+   * await sub.ready; // caught up
+   * sub.close();
+   */
+  subscribe(options: SubscribeOptions): Subscription {
+    this.#requireUser();
+    if (!this.#keys.unlocked) throw new DecryptionError('Keys are locked: log in or unlock with your password first.');
+    return subscribe(
+      {
+        baseUrl: this.#http.baseUrl,
+        token: () => this.#http.token,
+        open: (message) => this.open(message),
+        read: (id) => this.read(id),
+        ensureKey: (keyId, password) => this.#ensureKey(keyId, password),
+      },
+      options,
+    );
+  }
+
+  /** After a rotation elsewhere: opens key version `keyId` with the password, if this client does not hold it yet. */
+  async #ensureKey(keyId: number, password: (() => Promise<string | null>) | null): Promise<boolean> {
+    if (this.#keys.find(keyId)) return true;
+    if (!password) return false;
+    const envelope = (await this.keys()).find((e) => e.key_id === keyId);
+    const secret = envelope ? await password() : null;
+    if (!envelope || secret === null) return false;
+    try {
+      this.#keys.add(keyId, await importPrivateKey(await openEnvelope(envelope, secret)));
+      return true;
+    } catch {
+      throw new DecryptionError(`The password does not open your new key version ${keyId}.`);
+    }
   }
 
   // ── internals ──────────────────────────────────────────────────────────
