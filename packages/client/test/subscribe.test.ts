@@ -5,30 +5,19 @@
  * backoff with full jitter, 4401 / 4429 / 4408, key rotation, heartbeat.
  */
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { encodeBase64, encryptMessage, generateKeyPair, importPublicKey, sealPrivateKey, type Envelope, type Message } from '@securechat/protocol';
+import { encodeBase64 } from '@securechat/protocol';
 import { AuthenticationError, SecureChatClient, type LiveMessage, type StateChange, type SubscribeOptions, type Subscription, type SubscriptionEvent } from '../src/index.ts';
 import { startFakeRealtimeServer, type FakeConnection, type FakeRealtimeServer } from './fake-realtime-server.ts';
-
-const PASSWORD = 'bob-password-1';
-const ALICE = { id: 1, username: 'alice' };
-const BOB = { id: 2, username: 'bob' };
+import { ALICE, BOB, makeFixtures, PASSWORD, type Fixtures } from './realtime-fixtures.ts';
 
 let fake: FakeRealtimeServer;
-let alicePublic: CryptoKey;
-const bobPublic: CryptoKey[] = []; // by key version - 1
-const bobEnvelopes: Envelope[] = [];
+let fixtures: Fixtures;
+let bobEnvelopes: Fixtures['bobEnvelopes'];
 const subscriptions: Subscription[] = [];
 
-async function keyVersion(keyId: number): Promise<void> {
-  const pair = await generateKeyPair(2048);
-  bobPublic[keyId - 1] = await importPublicKey(pair.publicKey);
-  const sealed = await sealPrivateKey(pair.privateKey, PASSWORD, { iterations: 1000 });
-  bobEnvelopes[keyId - 1] = { ...sealed, public_key: pair.publicKey, key_id: keyId, created_at: '2026-11-25T17:00:00.000Z' };
-}
-
 beforeAll(async () => {
-  alicePublic = await importPublicKey((await generateKeyPair(2048)).publicKey);
-  await Promise.all([keyVersion(1), keyVersion(2)]);
+  fixtures = await makeFixtures();
+  bobEnvelopes = fixtures.bobEnvelopes;
 });
 // A fresh server per test, so no connection of one test is seen by the next.
 beforeEach(async () => {
@@ -40,18 +29,7 @@ afterEach(async () => {
   await fake.close();
 });
 
-/** A message from alice to bob (key version `keyId`), stored for GET /api/messages/{id}/; returns the event's object. */
-async function mail(id: number, text: string, options: { attachment?: Uint8Array; keyId?: number } = {}): Promise<Omit<Message, 'encrypted_attachment'>> {
-  const keyId = options.keyId ?? 1;
-  const fields = await encryptMessage({ text, attachment: options.attachment }, { recipient: bobPublic[keyId - 1]!, sender: alicePublic });
-  const message: Message = {
-    id, sender: ALICE, recipient: BOB, ...fields, attachment_name: options.attachment ? 'report.pdf' : '', attachment_mime: options.attachment ? 'application/pdf' : '',
-    sent_at: '2026-11-25T17:56:00.000Z', has_attachment: options.attachment !== undefined, key_id: keyId, sender_key_id: 1,
-  };
-  fake.messages.set(id, message);
-  const { encrypted_attachment: _, ...event } = message;
-  return event;
-}
+const mail = (id: number, text: string, options?: Parameters<Fixtures['mail']>[3]) => fixtures.mail(fake, id, text, options);
 
 const messageEvent = (message: unknown, mailbox = 'inbox') => ({ type: 'message', mailbox, message });
 

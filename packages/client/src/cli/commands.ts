@@ -2,13 +2,13 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { InvalidResponseError, publicKeyDer, type MailboxMessage, type Mode } from '../index.ts';
+import { InvalidResponseError, publicKeyDer, type LiveMessage, type MailboxMessage, type Mode, type SubscriptionState } from '../index.ts';
 import { Context, parsePositiveInt } from './context.ts';
-import { UsageError } from './exit-codes.ts';
+import { describeError, UsageError } from './exit-codes.ts';
 import { preview, size, table, when } from './format.ts';
 import { forgetProfile } from './profile.ts';
 import { saveAttachment } from './save-attachment.ts';
-import { terminalLine as line, terminalText } from './terminal-text.ts';
+import { terminalJson, terminalLine as line, terminalText } from './terminal-text.ts';
 
 const MIME_TYPES: Record<string, string> = {
   '.txt': 'text/plain', '.md': 'text/markdown', '.html': 'text/html', '.json': 'application/json', '.pdf': 'application/pdf',
@@ -147,6 +147,74 @@ export async function read(ctx: Context, id: string, options: { save?: string })
     lines.push('', `Attachment: ${line(a.name) || '(unnamed)'} (${line(a.mime) || 'unknown type'}, ${size(a.data.length)})` + (savedTo ? ` saved to ${line(savedTo)}` : ' — use --save DIR to save it'));
   }
   ctx.print(lines.join('\n'), { ...messageJson(message), saved_to: savedTo });
+}
+
+/**
+ * Prints messages as they arrive (API.md B 9), decrypted: `read`'s layout for
+ * people, one JSON object per line with --json. Status lines go to stderr.
+ * Reconnects by itself; Ctrl-C (or SIGTERM) ends it with exit 0, a revoked
+ * session with exit 3.
+ */
+export async function watch(ctx: Context, options: { after?: string }) {
+  const afterId = options.after === undefined ? undefined : options.after === '0' ? 0 : parsePositiveInt(options.after, '--after');
+  const { client, profile } = await ctx.client();
+  await client.keys(); // fail on a revoked token before asking for a password
+  const password = await ctx.passwords.current();
+  await client.unlock(password);
+  const status = (text: string) => process.stderr.write(`${text}\n`);
+  let previous: SubscriptionState = 'connecting';
+  let announced = false;
+  const subscription = client.subscribe({
+    afterId,
+    onMessage: (message) => void process.stdout.write(ctx.json ? `${terminalJson(liveMessageJson(message), 0)}\n` : `${terminalText(liveMessageText(message))}\n\n`),
+    onEvent: (event) => {
+      if (event.type === 'key_rotated') {
+        status(`Key version ${line(event.key_id)} is now current${event.unlocked ? '' : ' (your password did not open it: messages for it cannot be decrypted)'}.`);
+      }
+      if (event.type === 'session_revoked') status('This session was revoked.');
+    },
+    onStateChange: ({ state }) => {
+      if (state === 'live') status(announced ? 'connected' : `connected to ${line(client.baseUrl)} as ${line(profile.user.username)}, watching (Ctrl-C to stop)`);
+      if (state === 'live') announced = true;
+      if (state === 'reconnecting' && previous !== 'reconnecting') status('reconnecting…');
+      previous = state;
+    },
+    passwordForNewKey: () => password,
+    onError: (error) => status(`securechat: ${describeError(error)}`),
+  });
+  const stop = () => subscription.close();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const error = await subscription.closed;
+  process.off('SIGINT', stop);
+  process.off('SIGTERM', stop);
+  if (error) throw error;
+  // The socket's closing handshake should end the process at once; never hang on a silent server.
+  setTimeout(() => process.exit(), 2000).unref();
+}
+
+/** `read`'s layout; the attachment is not in the event, `read --save` fetches it. */
+function liveMessageText(m: LiveMessage): string {
+  const lines = [`Message #${m.id} from ${line(m.sender.username)} to ${line(m.recipient.username)}, ${when(m.sentAt)} UTC`];
+  lines.push(m.readable ? terminalText(m.text) : `(cannot be decrypted: ${line(m.reason)})`);
+  const a = m.attachmentInfo;
+  if (a) lines.push(`Attachment: ${line(a.name) || '(unnamed)'} (${line(a.mime) || 'unknown type'}) — securechat read ${m.id} --save DIR saves it`);
+  return lines.join('\n');
+}
+
+/** As `inbox --json` rows, plus `mailbox`; the attachment has no size (its bytes are not in the event). */
+function liveMessageJson(m: LiveMessage) {
+  return {
+    id: m.id,
+    mailbox: m.mailbox,
+    sender: m.sender.username,
+    recipient: m.recipient.username,
+    sent_at: m.sentAt,
+    readable: m.readable,
+    ...(m.readable ? {} : { reason: m.reason }),
+    text: m.text,
+    attachment: m.attachmentInfo,
+  };
 }
 
 export async function rotate(ctx: Context) {

@@ -18,7 +18,7 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 const program = new Command('securechat')
   .description('SecureChat from the terminal: end-to-end encrypted messages and files.')
   .option('--server <url>', `server URL (default: $SECURECHAT_SERVER, the saved login's, or ${DEFAULT_SERVER})`)
-  .option('--json', 'print JSON for scripts instead of tables')
+  .option('--json', 'print JSON for scripts instead of tables (watch: one object per line)')
   .addHelpText(
     'after',
     `
@@ -49,6 +49,11 @@ program
 program.command('inbox').description('list received messages, decrypted').option('--limit <n>', 'how many', '20').action((options) => commands.mailbox(ctx(), 'inbox', options));
 program.command('sent').description('list sent messages, decrypted').option('--limit <n>', 'how many', '20').action((options) => commands.mailbox(ctx(), 'sent', options));
 program.command('read <id>').description('show one message').option('--save <dir>', 'save its attachment into this directory').action((id, options) => commands.read(ctx(), id, options));
+program
+  .command('watch')
+  .description('print messages (received and sent) as they arrive, decrypted; reconnects by itself, Ctrl-C stops')
+  .option('--after <id>', 'first catch up on the messages after this id (0: all of them)')
+  .action((options) => commands.watch(ctx(), options));
 program.command('rotate').description('make a new key pair current (old messages stay readable)').action(() => commands.rotate(ctx()));
 program.command('sessions').description('list your logged-in sessions').action(() => commands.sessions(ctx()));
 program.command('revoke <id>').description('log out one session by its id').action((id) => commands.revoke(ctx(), id));

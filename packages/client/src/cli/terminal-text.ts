@@ -38,8 +38,8 @@ export function terminalText(value: string): string {
  * JSON with the exact values, printable as it is: JSON.stringify escapes C0
  * controls but leaves DEL, C1 and bidi controls raw, so they are written as
  * \u escapes too (they only ever occur inside strings, so JSON.parse gives
- * back the same values).
+ * back the same values). With `indent` 0 it is one line (JSON Lines).
  */
-export function terminalJson(data: unknown): string {
-  return (JSON.stringify(data, null, 2) ?? 'null').replace(ESCAPE_IN_JSON, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+export function terminalJson(data: unknown, indent = 2): string {
+  return (JSON.stringify(data, null, indent) ?? 'null').replace(ESCAPE_IN_JSON, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
