@@ -4,11 +4,13 @@
  * terminal-safe, status lines go to stderr, a reconnect resumes without
  * repeating a message, Ctrl-C exits 0 and a revoked session exits 3.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { SecureChatClient } from '../src/index.ts';
 import { startFakeRealtimeServer, type FakeRealtimeServer } from './fake-realtime-server.ts';
+import { startLiveServer, type LiveServer } from './live-server.ts';
 import { BOB, makeFixtures, PASSWORD, type Fixtures } from './realtime-fixtures.ts';
 import { startCli, type RunningCli } from './run-cli.ts';
 
@@ -20,13 +22,8 @@ const running: RunningCli[] = [];
 beforeAll(async () => {
   fixtures = await makeFixtures();
 });
-beforeEach(async () => {
-  fake = await startFakeRealtimeServer();
-  fake.envelopes.push(fixtures.bobEnvelopes[0]!);
-});
-afterEach(async () => {
+afterEach(() => {
   for (const cli of running.splice(0)) cli.signal('SIGKILL');
-  await fake.close();
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -43,6 +40,12 @@ const lines = (text: string) => text.split('\n').filter((l) => l !== '');
 const HOSTILE = 'hi\u001b[2J there \u202Efdp.exe\u009b31m\r\nline two';
 
 describe('securechat watch (scripted server)', () => {
+  beforeEach(async () => {
+    fake = await startFakeRealtimeServer();
+    fake.envelopes.push(fixtures.bobEnvelopes[0]!);
+  });
+  afterEach(() => fake.close());
+
   it('--json: one object per line, exact values escaped; survives a reconnect without repeating; Ctrl-C exits 0', async () => {
     const cli = watch(['--json', '--after', '0']);
     const first = await fake.nextConnection();
@@ -110,5 +113,48 @@ describe('securechat watch (scripted server)', () => {
     running.push(cli);
     expect(await cli.exit).toBe(3);
     expect(fake.connectionCount()).toBe(0);
+  });
+});
+
+// TEMPORARY until the server's realtime endpoints land (packages/server/src/realtime).
+const serverHasRealtime = existsSync(new URL('../../server/src/realtime', import.meta.url));
+
+describe.skipIf(!serverHasRealtime)('securechat watch (real server)', () => {
+  const env = { DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}` };
+  let server: LiveServer;
+
+  beforeAll(async () => {
+    server = await startLiveServer(env);
+  });
+  afterAll(() => server.close());
+
+  it('--json prints one line per message, decrypted, and survives a server restart without repeating one', async () => {
+    const [alice, bob] = [0, 1].map(() => new SecureChatClient({ baseUrl: server.url, kdfIterations: 100_000 }));
+    await Promise.all([alice!.register('watch-alice', 'alice-password'), bob!.register('watch-bob', 'bob-password')]);
+    const profile = join(dir, 'watch-bob.json');
+    writeFileSync(profile, JSON.stringify({ server: server.url, mode: 'e2e', user: bob!.user, token: bob!.token }), { mode: 0o600 });
+    const cli = startCli(['watch', '--json'], 'bob-password\n', { SECURECHAT_CONFIG: profile });
+    running.push(cli);
+    await cli.until(({ stderr }) => stderr.includes('connected to'));
+
+    const texts = ['one', 'two: héllo 👋\nsecond line \u001b[2J'];
+    for (const text of texts) await alice!.send('watch-bob', { text });
+    await cli.until(({ stdout }) => lines(stdout).length === 2);
+
+    const port = Number(new URL(server.url).port);
+    await server.close();
+    await cli.until(({ stderr }) => stderr.includes('reconnecting…'));
+    server = await startLiveServer(env, { port });
+    texts.push('three, after the restart');
+    await alice!.send('watch-bob', { text: texts[2] });
+    await cli.until(({ stdout, stderr }) => lines(stdout).length === 3 && /\nconnected\n/.test(stderr));
+    await new Promise((resolve) => setTimeout(resolve, 500)); // room for a duplicate to show up
+
+    cli.signal('SIGINT');
+    expect(await cli.exit).toBe(0);
+    const rows = lines(cli.stdout()).map((l) => JSON.parse(l));
+    expect(rows.map((r) => r.text)).toEqual(texts);
+    expect(new Set(rows.map((r) => r.id)).size).toBe(3);
+    expect(rows.every((r) => r.mailbox === 'inbox' && r.sender === 'watch-alice' && r.readable === true)).toBe(true);
   });
 });

@@ -4,11 +4,16 @@
  * decryption, attachments on demand, resume and dedup across reconnects,
  * backoff with full jitter, 4401 / 4429 / 4408, key rotation, heartbeat.
  */
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { encodeBase64 } from '@securechat/protocol';
 import { AuthenticationError, SecureChatClient, type LiveMessage, type StateChange, type SubscribeOptions, type Subscription, type SubscriptionEvent } from '../src/index.ts';
 import { startFakeRealtimeServer, type FakeConnection, type FakeRealtimeServer } from './fake-realtime-server.ts';
 import { ALICE, BOB, makeFixtures, PASSWORD, type Fixtures } from './realtime-fixtures.ts';
+import { startLiveServer, type LiveServer } from './live-server.ts';
 
 let fake: FakeRealtimeServer;
 let fixtures: Fixtures;
@@ -18,15 +23,6 @@ const subscriptions: Subscription[] = [];
 beforeAll(async () => {
   fixtures = await makeFixtures();
   bobEnvelopes = fixtures.bobEnvelopes;
-});
-// A fresh server per test, so no connection of one test is seen by the next.
-beforeEach(async () => {
-  fake = await startFakeRealtimeServer();
-  fake.envelopes.push(bobEnvelopes[0]!);
-});
-afterEach(async () => {
-  for (const sub of subscriptions.splice(0)) sub.close();
-  await fake.close();
 });
 
 const mail = (id: number, text: string, options?: Parameters<Fixtures['mail']>[3]) => fixtures.mail(fake, id, text, options);
@@ -66,6 +62,16 @@ async function connected(): Promise<{ conn: FakeConnection; auth: Record<string,
 }
 
 describe('subscribe() against a scripted server', () => {
+  // A fresh server per test, so no connection of one test is seen by the next.
+  beforeEach(async () => {
+    fake = await startFakeRealtimeServer();
+    fake.envelopes.push(bobEnvelopes[0]!);
+  });
+  afterEach(async () => {
+    for (const sub of subscriptions.splice(0)) sub.close();
+    await fake.close();
+  });
+
   it('authenticates with a first frame (never the URL), catches up, then delivers live messages decrypted', async () => {
     const w = await watch({ afterId: 0 });
     const { conn, auth } = await connected();
@@ -248,7 +254,7 @@ describe('subscribe() against a scripted server', () => {
   });
 
   it('pings after a silence and replaces a connection that stays silent', async () => {
-    const w = await watch({ afterId: 0, heartbeatMs: 100 });
+    const w = await watch({ afterId: 0, heartbeatMs: 400 });
     const { conn } = await connected();
     conn.send({ type: 'ready', last_id: 0 });
     await vi.waitFor(() => expect(conn.frames).toContainEqual({ type: 'ping' }));
@@ -278,5 +284,102 @@ describe('subscribe() against a scripted server', () => {
     const locked = new SecureChatClient({ baseUrl: fake.url, session: { token: 't', user: BOB } });
     expect(() => locked.subscribe({ onMessage: () => {} })).toThrow(/locked/);
     expect(() => new SecureChatClient({ baseUrl: fake.url }).subscribe({ onMessage: () => {} })).toThrow(/Not logged in/);
+  });
+});
+
+// TEMPORARY until the server's realtime endpoints land (packages/server/src/realtime).
+const serverHasRealtime = existsSync(new URL('../../server/src/realtime', import.meta.url));
+
+describe.skipIf(!serverHasRealtime)('subscribe() against the real server', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'securechat-subscribe-'));
+  const env = { DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}` };
+  let server: LiveServer;
+  let n = 0;
+
+  beforeAll(async () => {
+    server = await startLiveServer(env);
+  });
+  afterEach(() => {
+    for (const sub of subscriptions.splice(0)) sub.close();
+  });
+  afterAll(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function user(): Promise<SecureChatClient> {
+    const c = new SecureChatClient({ baseUrl: server.url, kdfIterations: 100_000 });
+    await c.register(`live${++n}`, 'pass-phrase-1');
+    return c;
+  }
+
+  function collect(client: SecureChatClient, options: Partial<SubscribeOptions> = {}) {
+    const messages: LiveMessage[] = [];
+    const states: StateChange[] = [];
+    const sub = client.subscribe({ onMessage: (m) => void messages.push(m), onStateChange: (s) => void states.push(s), ...options });
+    subscriptions.push(sub);
+    return { sub, messages, states };
+  }
+
+  it('a message from another user arrives decrypted, byte-exact, its attachment on demand; sent copies arrive as sent', async () => {
+    const [alice, bob] = await Promise.all([user(), user()]);
+    const toBob = collect(bob);
+    const fromAlice = collect(alice);
+    await Promise.all([toBob.sub.ready, fromAlice.sub.ready]);
+    const text = 'héllo 👋 \u0000\u001b[2J\r\n\u202e — exact bytes';
+    const bytes = new Uint8Array(randomBytes(100_000));
+    const sent = await alice.send(bob.user!.username, { text, attachment: { data: bytes, name: 'data.bin', mime: 'application/octet-stream' } });
+    await vi.waitFor(() => expect(toBob.messages).toHaveLength(1), { timeout: 30_000 });
+    const got = toBob.messages[0]!;
+    expect(got).toMatchObject({ id: sent.id, mailbox: 'inbox', readable: true, text, sender: alice.user, recipient: bob.user, attachment: null });
+    expect(got.attachmentInfo).toEqual({ name: 'data.bin', mime: 'application/octet-stream' });
+    expect(Object.keys(got.raw)).not.toContain('encrypted_attachment');
+    const attachment = await got.fetchAttachment();
+    expect(Buffer.from(attachment!.data).equals(Buffer.from(bytes))).toBe(true);
+
+    await vi.waitFor(() => expect(fromAlice.messages).toHaveLength(1), { timeout: 30_000 });
+    expect(fromAlice.messages[0]).toMatchObject({ id: sent.id, mailbox: 'sent', readable: true, text });
+
+    // To oneself: once, as inbox.
+    const self = await bob.send(bob.user!.username, { text: 'note to self' });
+    await vi.waitFor(() => expect(toBob.messages.map((m) => m.id)).toEqual([sent.id, self.id]), { timeout: 30_000 });
+    expect(toBob.messages[1]).toMatchObject({ mailbox: 'inbox', text: 'note to self' });
+
+    // afterId catches up, oldest first.
+    const later = collect(bob, { afterId: 0 });
+    await later.sub.ready;
+    expect(later.messages.map((m) => [m.id, m.text])).toEqual([[sent.id, text], [self.id, 'note to self']]);
+  });
+
+  it('survives a server restart (same port, same database): messages sent after it arrive, none twice', async () => {
+    const [alice, bob] = await Promise.all([user(), user()]);
+    const w = collect(bob);
+    await w.sub.ready;
+    const before = await alice.send(bob.user!.username, { text: 'before the restart' });
+    await vi.waitFor(() => expect(w.messages).toHaveLength(1), { timeout: 30_000 });
+
+    const port = Number(new URL(server.url).port);
+    await server.close();
+    await vi.waitFor(() => expect(w.sub.state).toBe('reconnecting'), { timeout: 30_000 });
+    server = await startLiveServer(env, { port });
+    const after = [];
+    for (let i = 1; i <= 5; i++) after.push(await alice.send(bob.user!.username, { text: `after the restart ${i}` }));
+    await vi.waitFor(() => expect(w.messages.length).toBeGreaterThanOrEqual(6), { timeout: 60_000 });
+    await new Promise((resolve) => setTimeout(resolve, 500)); // room for a duplicate to show up
+    expect(w.messages.map((m) => m.id)).toEqual([before.id, ...after.map((m) => m.id)]);
+    expect(w.messages.map((m) => m.text)).toEqual(['before the restart', ...after.map((_, i) => `after the restart ${i + 1}`)]);
+    expect(w.sub.state).toBe('live');
+    expect(w.states.map((s) => s.state)).toContain('reconnecting');
+  });
+
+  it('a logout ends the subscription with an AuthenticationError and no reconnection', async () => {
+    const bob = await user();
+    const other = new SecureChatClient({ baseUrl: server.url, session: { token: bob.token!, user: bob.user! }, kdfIterations: 100_000 });
+    await other.unlock('pass-phrase-1');
+    const w = collect(other);
+    await w.sub.ready;
+    await bob.logout(); // the same token
+    expect(await w.sub.closed).toBeInstanceOf(AuthenticationError);
+    expect(w.states.at(-1)).toMatchObject({ state: 'closed', code: 4401 });
   });
 });
