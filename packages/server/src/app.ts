@@ -34,6 +34,7 @@ import { lazyChildLoggerFactory } from './http/request-logger.ts';
 import { sharedSchemas } from './http/schemas.ts';
 import { userRoutes } from './http/users.ts';
 import type { Store } from './store/index.ts';
+import { LocalFanOut, type FanOut } from './realtime/fan-out.ts';
 
 export interface AppDeps {
   config: Config;
@@ -83,15 +84,16 @@ function validatorCompiler() {
   return ({ schema, httpPart }: { schema: object; httpPart?: string }) => (httpPart === 'body' ? strict : coercing).compile(schema);
 }
 
-export function buildDomain(store: Store, config: Config): Domain {
-  const keyring = new Keyring(store, config);
-  const sessions = new Sessions(store, config);
+export function buildDomain(store: Store, config: Config, fanOut: FanOut = new LocalFanOut()): Domain {
+  const keyring = new Keyring(store, config, fanOut);
+  const sessions = new Sessions(store, config, fanOut);
   return {
     store,
     sessions,
-    accounts: new Accounts(store, keyring, sessions, config),
+    accounts: new Accounts(store, keyring, sessions, config, fanOut),
     directory: new Directory(store),
-    mail: new Mail(store, keyring, config),
+    mail: new Mail(store, keyring, config, fanOut),
+    fanOut,
   };
 }
 

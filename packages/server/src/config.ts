@@ -32,6 +32,10 @@ export interface Config {
   readonly pageAttachmentBytes: number;
   /** Memory for request bodies over 64 KiB in flight at once; beyond it, 503 with Retry-After. */
   readonly largeBodyMemoryBytes: number;
+  /** Realtime connections (WebSocket and SSE together) one user may hold; the newest over it is refused (4429 / 429). */
+  readonly realtimeMaxConnectionsPerUser: number;
+  /** Bytes queued for a realtime reader that does not keep up before its connection is closed (4408). */
+  readonly realtimeMaxQueuedBytes: number;
 }
 
 export const MIN_KDF_ITERATIONS = 100_000;
@@ -66,6 +70,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const largeBodyMemoryBytes = integer('LARGE_BODY_MEMORY_BYTES', 96 * 1024 * 1024, 1024 * 1024, 64 * 1024 * 1024 * 1024);
   const rsaBits = integer('RSA_BITS', 2048, 2048, 4096);
   const maxKeyVersions = integer('MAX_KEY_VERSIONS', 100, 1, 10_000);
+  const realtimeMaxConnectionsPerUser = integer('REALTIME_MAX_CONNECTIONS_PER_USER', 20, 1, 10_000);
+  const realtimeMaxQueuedBytes = integer('REALTIME_MAX_QUEUED_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024);
   if (!(RSA_SIZES as readonly number[]).includes(rsaBits)) problems.push(`RSA_BITS must be one of ${RSA_SIZES.join(', ')} (got "${env.RSA_BITS}")`);
 
   const host = env.HOST?.trim() || '127.0.0.1';
@@ -95,5 +101,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy,
     pageAttachmentBytes,
     largeBodyMemoryBytes,
+    realtimeMaxConnectionsPerUser,
+    realtimeMaxQueuedBytes,
   });
 }

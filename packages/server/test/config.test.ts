@@ -17,6 +17,8 @@ describe('loadConfig', () => {
       trustProxy: false,
       pageAttachmentBytes: 16 * 1024 * 1024,
       largeBodyMemoryBytes: 96 * 1024 * 1024,
+      realtimeMaxConnectionsPerUser: 20,
+      realtimeMaxQueuedBytes: 1024 * 1024,
     });
   });
 

@@ -13,6 +13,7 @@ import { checkEnvelope, type ClientEnvelope, type ClientKeyPair } from './client
 import { Unauthorized, ValidationError } from './errors.ts';
 import type { Keyring } from './keyring.ts';
 import type { Authenticated, Sessions } from './sessions.ts';
+import { NO_FAN_OUT, type FanOut } from '../realtime/fan-out.ts';
 import { envelopeView, type EnvelopeView, type UserView } from './views.ts';
 
 export interface AuthResult {
@@ -42,9 +43,11 @@ export class Accounts {
   readonly #keyring: Keyring;
   readonly #sessions: Sessions;
   readonly #config: Config;
+  readonly #fanOut: FanOut;
 
-  constructor(store: Store, keyring: Keyring, sessions: Sessions, config: Config) {
+  constructor(store: Store, keyring: Keyring, sessions: Sessions, config: Config, fanOut: FanOut = NO_FAN_OUT) {
     this.#store = store;
+    this.#fanOut = fanOut;
     this.#keyring = keyring;
     this.#sessions = sessions;
     this.#config = config;
@@ -107,6 +110,9 @@ export class Accounts {
       envelopes,
       keepSessionId: auth.sessionId,
     });
+    // B 9: the other sessions' connections close; every connection learns the (unchanged) current key was re-sealed.
+    this.#fanOut.publish({ type: 'sessions_changed', userId: auth.user.id });
+    this.#fanOut.publish({ type: 'key_rotated', userId: auth.user.id, keyId: Math.max(...keys.map((key) => key.key_id)) });
     return this.envelopes(auth.user);
   }
 

@@ -13,6 +13,7 @@ import type { Store, UserKeyRow } from '../store/index.ts';
 import type { NewKeyVersion } from '../store/users.ts';
 import type { ClientKeyPair } from './client-crypto.ts';
 import { Conflict } from './errors.ts';
+import { NO_FAN_OUT, type FanOut } from '../realtime/fan-out.ts';
 
 const MAX_CACHED_KEYS = 10_000;
 
@@ -29,9 +30,11 @@ export class Keyring {
   readonly #config: Config;
   /** null: a stored key that cannot be used for RSA-OAEP */
   readonly #keysByVersion = new BoundedMap<string, CurrentKey | null>(MAX_CACHED_KEYS);
+  readonly #fanOut: FanOut;
 
-  constructor(store: Store, config: Config) {
+  constructor(store: Store, config: Config, fanOut: FanOut = NO_FAN_OUT) {
     this.#store = store;
+    this.#fanOut = fanOut;
     this.#config = config;
   }
 
@@ -59,6 +62,7 @@ export class Keyring {
     // checked again as it is written: two rotations may have raced past the check above
     const row = await this.#store.users.addKeyVersion(userId, key, now, this.#config.maxKeyVersions);
     if (!row) throw this.#full();
+    this.#fanOut.publish({ type: 'key_rotated', userId, keyId: row.key_id }); // committed: tell the owner's connections (B 9)
     return row;
   }
 

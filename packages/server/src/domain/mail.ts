@@ -10,6 +10,7 @@ import { checkEncryptedSend, CIPHERTEXT_FIELDS, type CheckedCiphertext, type Enc
 import type { Mailbox, NewMessage, PageEntry, Store } from '../store/index.ts';
 import { Forbidden, NotFound, PayloadTooLarge, ValidationError } from './errors.ts';
 import type { Keyring } from './keyring.ts';
+import { NO_FAN_OUT, type FanOut } from '../realtime/fan-out.ts';
 import { MessageCache } from './message-cache.ts';
 import { PageCache } from './page-cache.ts';
 import { DeferredAttachment, messageView, storedMessageView, type MessageView, type UserView } from './views.ts';
@@ -46,9 +47,11 @@ export class Mail {
   readonly #config: Config;
   readonly #cache = new MessageCache();
   readonly #pages = new PageCache<MessagePage>();
+  readonly #fanOut: FanOut;
 
-  constructor(store: Store, keyring: Keyring, config: Config) {
+  constructor(store: Store, keyring: Keyring, config: Config, fanOut: FanOut = NO_FAN_OUT) {
     this.#store = store;
+    this.#fanOut = fanOut;
     this.#keyring = keyring;
     this.#config = config;
   }
@@ -103,7 +106,11 @@ export class Mail {
     this.#pages.changed(recipient.id);
     // Not cached here: under a stream of sends, holding every new message promoted it to the old
     // generation and cost more in garbage collection than its first read from SQLite.
-    return storedMessageView(row, id, sender, recipient, row.encrypted_attachment);
+    const view = storedMessageView(row, id, sender, recipient, row.encrypted_attachment);
+    // Realtime (B 9): published in the same turn the insert resolved in — after the commit, and in
+    // commit order, which is id order (docs/realtime.md). No await may come between the two.
+    this.#fanOut.publish({ type: 'message', id, senderId: sender.id, recipientId: recipient.id, view });
+    return view;
   }
 
   #plaintextOf(request: SendRequest): { text: string; attachment: PlainAttachment | null } {

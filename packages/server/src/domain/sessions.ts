@@ -5,6 +5,7 @@
 import type { Config } from '../config.ts';
 import { hashToken, newToken } from '../crypto/secrets.ts';
 import type { SessionRow, Store } from '../store/index.ts';
+import { NO_FAN_OUT, type FanOut } from '../realtime/fan-out.ts';
 import { NotFound, Unauthorized } from './errors.ts';
 import type { SessionView, UserView } from './views.ts';
 
@@ -21,9 +22,11 @@ export interface Authenticated {
 export class Sessions {
   readonly #store: Store;
   readonly #ttlMs: number;
+  readonly #fanOut: FanOut;
 
-  constructor(store: Store, config: Config) {
+  constructor(store: Store, config: Config, fanOut: FanOut = NO_FAN_OUT) {
     this.#store = store;
+    this.#fanOut = fanOut;
     this.#ttlMs = config.tokenTtlDays * DAY_MS;
   }
 
@@ -69,9 +72,11 @@ export class Sessions {
 
   async revoke(auth: Authenticated, sessionId: number): Promise<void> {
     if (!(await this.#store.sessions.delete(auth.user.id, sessionId))) throw new NotFound('Session not found.');
+    this.#fanOut.publish({ type: 'sessions_changed', userId: auth.user.id }); // its live connections close (B 9)
   }
 
   async revokeAll(userId: number): Promise<void> {
     await this.#store.sessions.deleteAllForUser(userId);
+    this.#fanOut.publish({ type: 'sessions_changed', userId });
   }
 }

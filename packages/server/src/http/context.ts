@@ -8,6 +8,7 @@ import type { Directory } from '../domain/directory.ts';
 import type { Mail } from '../domain/mail.ts';
 import type { Authenticated, Sessions } from '../domain/sessions.ts';
 import type { Store } from '../store/index.ts';
+import type { FanOut } from '../realtime/fan-out.ts';
 import { NotFound } from '../domain/errors.ts';
 
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -18,6 +19,8 @@ export interface Domain {
   sessions: Sessions;
   mail: Mail;
   store: Store;
+  /** Realtime events (B 9): the domain publishes after commits, connections subscribe. */
+  fanOut: FanOut;
 }
 
 /** onRequest hook that limits a route's calls; see app.ts. */

@@ -55,10 +55,32 @@ const SELECT_WITH_USERNAMES = `
   JOIN users s ON s.id = m.sender_id
   JOIN users r ON r.id = m.recipient_id`;
 
+// Realtime events (API B 9) carry no attachment: their rows never read it.
+const SELECT_WITHOUT_ATTACHMENT = `
+  SELECT m.id, ${COLUMNS.filter((c) => c !== 'encrypted_attachment').map((c) => 'm.' + c).join(', ')},
+    NULL AS encrypted_attachment, octet_length(m.encrypted_attachment) AS attachment_octets,
+    s.username AS sender_username, r.username AS recipient_username
+  FROM messages m
+  JOIN users s ON s.id = m.sender_id
+  JOIN users r ON r.id = m.recipient_id`;
+
+/** A realtime catch-up page (API B 9): a user's messages, inbox and sent together, oldest first. */
+export interface CatchUpPage {
+  userId: number;
+  /** ids above this */
+  afterId: number;
+  /** and at most this */
+  upToId: number;
+  limit: number;
+}
+
 export class MessageRepository {
   readonly #writer: RowWriter;
   readonly #byIds;
   readonly #pages;
+  readonly #eventRows;
+  readonly #catchUp;
+  readonly #lastId;
 
   constructor(sqlite: Sqlite) {
     // A large attachment arrives as ASCII bytes; CAST stores it as TEXT like every other (in place, no copy).
@@ -77,6 +99,17 @@ export class MessageRepository {
       inbox: { newest: page('recipient_id', 'AND id < @cursor', 'DESC'), after: page('recipient_id', 'AND id > @cursor', 'ASC') },
       sent: { newest: page('sender_id', 'AND id < @cursor', 'DESC'), after: page('sender_id', 'AND id > @cursor', 'ASC') },
     };
+    this.#eventRows = sqlite.prepare<[string], MessageRow>(`${SELECT_WITHOUT_ATTACHMENT} WHERE m.id IN (SELECT value FROM json_each(?))`);
+    // Each half is a range scan of its index; UNION merges them (a message to oneself once) in id order.
+    const half = (owner: string) => `SELECT id FROM (SELECT id FROM messages WHERE ${owner} = @user AND id > @after AND id <= @upTo ORDER BY id LIMIT @limit)`;
+    this.#catchUp = sqlite
+      .prepare<{ user: number; after: number; upTo: number; limit: number }, number>(`${half('recipient_id')} UNION ${half('sender_id')} ORDER BY id LIMIT @limit`)
+      .pluck();
+    this.#lastId = sqlite
+      .prepare<{ user: number }, number>(
+        'SELECT max(coalesce((SELECT max(id) FROM messages WHERE recipient_id = @user), 0), coalesce((SELECT max(id) FROM messages WHERE sender_id = @user), 0))',
+      )
+      .pluck();
   }
 
   /** Resolves with the new id once the message is committed to disk. */
@@ -104,6 +137,22 @@ export class MessageRepository {
     const bytes = await this.#writer.read(id);
     if (!bytes) throw new Error(`message ${id} vanished while being read`);
     return bytes;
+  }
+
+  /** Rows for these ids without their attachments (left null, never read), in no particular order. */
+  async findWithoutAttachments(ids: number[]): Promise<MessageRow[]> {
+    if (ids.length === 0) return [];
+    return this.#eventRows.all(JSON.stringify(ids));
+  }
+
+  /** Ids of the user's messages (received or sent) in (afterId, upToId], oldest first, at most `limit`. */
+  async catchUpIds(page: CatchUpPage): Promise<number[]> {
+    return this.#catchUp.all({ user: page.userId, after: page.afterId, upTo: page.upToId, limit: page.limit });
+  }
+
+  /** The largest id among the user's messages, received or sent; 0 if none. */
+  async lastIdOf(userId: number): Promise<number> {
+    return this.#lastId.get({ user: userId }) ?? 0;
   }
 
   /** The ids of one mailbox page, in page order, with the size of each message's attachment. */
