@@ -4,13 +4,13 @@
  * terminal-safe, status lines go to stderr, a reconnect resumes without
  * repeating a message, Ctrl-C exits 0 and a revoked session exits 3.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SecureChatClient } from '../src/index.ts';
 import { startFakeRealtimeServer, type FakeRealtimeServer } from './fake-realtime-server.ts';
-import { startLiveServer, type LiveServer } from './live-server.ts';
+import { hasRealtime, startLiveServer, type LiveServer } from './live-server.ts';
 import { BOB, makeFixtures, PASSWORD, type Fixtures } from './realtime-fixtures.ts';
 import { startCli, type RunningCli } from './run-cli.ts';
 
@@ -116,16 +116,18 @@ describe('securechat watch (scripted server)', () => {
   });
 });
 
-// TEMPORARY until the server's realtime endpoints land (packages/server/src/realtime).
-const serverHasRealtime = existsSync(new URL('../../server/src/realtime', import.meta.url));
-
-describe.skipIf(!serverHasRealtime)('securechat watch (real server)', () => {
+describe('securechat watch (real server)', () => {
   const env = { DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}` };
   let server: LiveServer;
 
+  let realtime = false;
+
   beforeAll(async () => {
     server = await startLiveServer(env);
+    realtime = await hasRealtime(server.url);
   });
+  // TEMPORARY: skipped while the server does not upgrade /api/ws/ yet.
+  beforeEach(({ skip }) => skip(!realtime, 'the server has no /api/ws/ yet'));
   afterAll(() => server.close());
 
   it('--json prints one line per message, decrypted, and survives a server restart without repeating one', async () => {
