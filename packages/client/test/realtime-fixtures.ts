@@ -42,7 +42,7 @@ export async function makeFixtures(): Promise<Fixtures> {
         id, sender: ALICE, recipient: BOB, ...fields,
         attachment_name: options.attachment ? (options.name ?? 'report.pdf') : '',
         attachment_mime: options.attachment ? (options.mime ?? 'application/pdf') : '',
-        sent_at: '2026-11-25T17:56:00.000Z', has_attachment: options.attachment !== undefined, key_id: keyId, sender_key_id: 1,
+        sent_at: '2026-11-25T17:56:00.000Z', has_attachment: options.attachment !== undefined, key_id: keyId, sender_key_id: 1, client_id: null,
       };
       fake.messages.set(id, message);
       const { encrypted_attachment: _, ...event } = message;

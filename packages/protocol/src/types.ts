@@ -53,6 +53,8 @@ export interface Message {
   sender_encrypted_symmetric_key: string;
   /** Part B2: sender key version that wraps `sender_encrypted_symmetric_key` (null when absent). */
   sender_key_id: number | null;
+  /** Part B10: the sender's idempotency key (lowercase UUID) this message was sent with; null when none was given. */
+  client_id: string | null;
 }
 
 export interface Session {

@@ -31,6 +31,7 @@ describe('GET /api/messages/', () => {
       [
         'attachment_mime', 'attachment_name', 'attachment_nonce', 'encrypted_attachment', 'encrypted_message', 'encrypted_symmetric_key',
         'has_attachment', 'id', 'key_id', 'message_nonce', 'recipient', 'sender', 'sender_encrypted_symmetric_key', 'sender_key_id', 'sent_at',
+        'client_id',
       ].sort(),
     );
     expect(list[0].sender).toEqual({ id: alice.id, username: alice.username });

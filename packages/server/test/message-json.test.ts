@@ -19,6 +19,7 @@ const view = (attachmentBytes: number): MessageView => ({
   key_id: 1,
   sender_encrypted_symmetric_key: '',
   sender_key_id: null,
+  client_id: null,
 });
 
 describe('encodeMessageJson', () => {

@@ -67,7 +67,7 @@ describe('WriterThread', () => {
   it('reads a value by id, handing its bytes over, and null for no row', async () => {
     const { writer } = setup();
     const big = 'x'.repeat(3 * 1024 * 1024);
-    const id = await writer.insert({ v: big });
+    const id = (await writer.insert({ v: big })) as number;
     const bytes = await writer.read(id);
     expect(Buffer.isBuffer(bytes)).toBe(true);
     expect(bytes!.toString('latin1')).toBe(big);

@@ -8,11 +8,12 @@ import { encryptOnPool } from '../crypto/cipher-pool.ts';
 import type { MessageCiphertext, PlainAttachment } from '../crypto/hybrid.ts';
 import { checkEncryptedSend, CIPHERTEXT_FIELDS, type CheckedCiphertext, type EncryptedSend } from './encrypted-send.ts';
 import type { Mailbox, NewMessage, PageEntry, Store } from '../store/index.ts';
-import { Forbidden, NotFound, PayloadTooLarge, ValidationError } from './errors.ts';
+import { Conflict, Forbidden, NotFound, PayloadTooLarge, ValidationError } from './errors.ts';
 import type { Keyring } from './keyring.ts';
 import { NO_FAN_OUT, type FanOut } from '../realtime/fan-out.ts';
 import { MessageCache } from './message-cache.ts';
 import { PageCache } from './page-cache.ts';
+import { checkClientId, encryptedSendDigest, plaintextSendDigest } from './send-digest.ts';
 import { DeferredAttachment, messageView, storedMessageView, type MessageView, type UserView } from './views.ts';
 
 /**
@@ -23,6 +24,14 @@ import { DeferredAttachment, messageView, storedMessageView, type MessageView, t
 export interface SendRequest extends EncryptedSend {
   message?: string;
   attachment_data?: string | Buffer;
+  /** Part B10: the sender's idempotency key, lowercase UUID text. */
+  client_id?: string;
+}
+
+/** A send's answer: the message, and whether this request stored it (201) or an earlier one with its client_id did (200). */
+export interface SendResult {
+  message: MessageView;
+  created: boolean;
 }
 
 export interface ListRequest {
@@ -59,17 +68,32 @@ export class Mail {
   /**
    * Sends a message: plaintext that the server encrypts (the original API),
    * or ciphertext an end-to-end client made (Part B4) — never a mix.
+   *
+   * With a `client_id` (Part B10) it is idempotent: when the sender already
+   * has a message with that client_id, nothing is encrypted or stored and the
+   * answer is that message (`created: false`) if the body is the same, a 409
+   * if not. The database's unique index decides between concurrent sends.
    */
-  async send(sender: UserView, request: SendRequest): Promise<MessageView> {
+  async send(sender: UserView, request: SendRequest): Promise<SendResult> {
     const encrypted = CIPHERTEXT_FIELDS.some((field) => request[field] !== undefined);
     if (encrypted && (request.message !== undefined || request.attachment_data !== undefined)) {
       throw new ValidationError('Send either plaintext (message, attachment_data) or ciphertext fields, not both.', {
         non_field_errors: ['Plaintext and ciphertext fields cannot be mixed.'],
       });
     }
+    const clientId = request.client_id ?? null;
+    if (clientId !== null) checkClientId(clientId);
     const plain = encrypted ? null : this.#plaintextOf(request);
     const recipient = await this.#store.users.findIdentity(request.recipient);
     if (!recipient) throw ValidationError.field('recipient', 'Unknown recipient.');
+
+    // Digested before the body moves to a cipher thread; nothing at all without a client_id.
+    const digest = clientId === null ? null : plain ? plaintextDigest(request, plain) : await encryptedSendDigest(request);
+    if (clientId !== null) {
+      // A retry of a committed send: answered before any key lookup or encryption.
+      const earlier = await this.#store.messages.findByClientId(sender.id, clientId);
+      if (earlier) return this.#repeated(sender, earlier.id, earlier.request_digest === digest);
+    }
 
     const [recipientKey, senderKey] = await Promise.all([this.#keyring.currentKey(recipient.id), this.#keyring.currentKey(sender.id)]);
     if (recipientKey === null) throw ValidationError.field('recipient', RECIPIENT_KEY_UNUSABLE);
@@ -100,8 +124,12 @@ export class Mail {
       attachment_mime: hasAttachment ? (request.attachment_mime ?? '') : '',
       has_attachment: hasAttachment ? 1 : 0,
       sent_at: new Date().toISOString(),
+      client_id: clientId,
+      request_digest: digest,
     };
     const id = await this.#store.messages.insert(row);
+    // Another send with this client_id was committed first (a concurrent retry): nothing was stored.
+    if (typeof id !== 'number') return this.#repeated(sender, id.existingId, id.sameRequest);
     this.#pages.changed(sender.id);
     this.#pages.changed(recipient.id);
     // Not cached here: under a stream of sends, holding every new message promoted it to the old
@@ -110,7 +138,17 @@ export class Mail {
     // Realtime (B 9): published in the same turn the insert resolved in — after the commit, and in
     // commit order, which is id order (docs/realtime.md). No await may come between the two.
     this.#fanOut.publish({ type: 'message', id, senderId: sender.id, recipientId: recipient.id, view });
-    return view;
+    return { message: view, created: true };
+  }
+
+  /** Part B10: a send whose client_id its sender already used for message `id`. */
+  async #repeated(sender: UserView, id: number, sameRequest: boolean): Promise<SendResult> {
+    if (!sameRequest) {
+      throw new Conflict(
+        `client_id was already used for a different message (id ${id}): a retry must repeat the same body, and a new message needs a new client_id.`,
+      );
+    }
+    return { message: await this.get(sender, id), created: false };
   }
 
   #plaintextOf(request: SendRequest): { text: string; attachment: PlainAttachment | null } {
@@ -208,6 +246,18 @@ function withinAttachmentBudget(entries: PageEntry[], budget: number): PageEntry
     if (i > 0 && total > budget) return entries.slice(0, i);
   }
   return entries;
+}
+
+/** Part B10: a plaintext send is compared by what is not secret (domain/send-digest.ts). */
+function plaintextDigest(request: SendRequest, plain: { text: string; attachment: PlainAttachment | null }): string {
+  const attachment = plain.attachment;
+  return plaintextSendDigest({
+    recipient: request.recipient,
+    attachment_name: request.attachment_name,
+    attachment_mime: request.attachment_mime,
+    textBytes: Buffer.byteLength(plain.text, 'utf8'),
+    attachmentBytes: attachment === null ? 0 : Buffer.isBuffer(attachment) ? attachment.length : decodedLengthOfBytes(attachment.base64),
+  });
 }
 
 function withKeyIds(ciphertext: MessageCiphertext, keyId: number, senderKeyId: number): CheckedCiphertext {

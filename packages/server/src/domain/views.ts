@@ -80,5 +80,6 @@ export function storedMessageView(
     key_id: row.key_id,
     sender_encrypted_symmetric_key: row.sender_encrypted_symmetric_key,
     sender_key_id: row.sender_key_id ?? null,
+    client_id: row.client_id ?? null,
   };
 }

@@ -28,6 +28,12 @@ const SendBody = Type.Object({
   attachment_nonce: Base64('end-to-end: 12 bytes', 64),
   attachment_name: Type.Optional(Type.String({ maxLength: MAX_ATTACHMENT_META_CHARS })),
   attachment_mime: Type.Optional(Type.String({ maxLength: MAX_ATTACHMENT_META_CHARS })),
+  client_id: Type.Optional(
+    Type.String({
+      maxLength: 64,
+      description: 'Part B10: an idempotency key the sender chose, lowercase UUID text (8-4-4-4-12). Sent again with the same body: 200 with the original message, nothing stored; with another body: 409.',
+    }),
+  ),
 });
 
 const ListQuery = Type.Object({
@@ -49,13 +55,19 @@ export async function messageRoutes(app: App, { domain, largeBodies }: RouteOpti
       summary: 'Send a message and/or attachment: plaintext for the server to encrypt, or end-to-end ciphertext',
       security: authSecurity,
       body: SendBody,
-      response: { 201: Type.Ref('Message'), ...errorResponses(400, 401, 413, 415) },
+      response: {
+        201: { ...Type.Ref('Message'), description: 'The message, stored by this request' },
+        200: { ...Type.Ref('Message'), description: 'Part B10: the message stored earlier with this client_id and the same body; nothing new stored' },
+        ...errorResponses(400, 401, 409, 413, 415),
+      },
     },
     handler: async (request, reply) => {
       // A large attachment was kept as bytes by the body parser; validation saw a placeholder string.
       const large = largeFieldsOf(request.body);
       const body = large ? { ...request.body, ...large } : request.body;
-      return sendNewMessage(reply, 201, await domain.mail.send(caller(request).user, body));
+      const sent = await domain.mail.send(caller(request).user, body);
+      // A repeated client_id (Part B10) answers with the stored message, whose JSON may already be cached.
+      return sent.created ? sendNewMessage(reply, 201, sent.message) : sendMessage(reply, 200, sent.message);
     },
   });
 

@@ -63,6 +63,7 @@ export const MessageSchema = Type.Object(
     key_id: Type.Integer({ description: 'recipient key version that wraps encrypted_symmetric_key' }),
     sender_encrypted_symmetric_key: Type.String({ description: 'the message key wrapped for the sender, "" if absent' }),
     sender_key_id: Type.Union([Type.Integer(), Type.Null()], { description: 'sender key version, null if absent' }),
+    client_id: Type.Union([Type.String({ format: 'uuid' }), Type.Null()], { description: 'the idempotency key the sender chose (Part B10), null if none' }),
   },
   { $id: 'Message' },
 );

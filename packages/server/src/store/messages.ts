@@ -6,10 +6,12 @@
 import type { Sqlite } from './database.ts';
 import { GroupCommit } from './group-commit.ts';
 import type { MessageRow, NewMessage } from './schema.ts';
-import { WriterThread, type WriterStatements } from './writer-thread.ts';
+import { WriterThread, type InsertOutcome, type WriterStatements } from './writer-thread.ts';
+
+export type { ExistingSend, InsertOutcome } from './writer-thread.ts';
 
 interface RowWriter {
-  insert(row: NewMessage): Promise<number>;
+  insert(row: NewMessage): Promise<InsertOutcome>;
   /** A large attachment's bytes, read where it does not block the event loop. */
   read(id: number): Promise<Buffer | null>;
   close(): Promise<void>;
@@ -42,8 +44,20 @@ export interface MailboxPage {
 
 const COLUMNS = [
   'sender_id', 'recipient_id', 'key_id', 'sender_key_id', 'encrypted_symmetric_key', 'sender_encrypted_symmetric_key', 'encrypted_message',
-  'message_nonce', 'encrypted_attachment', 'attachment_nonce', 'attachment_name', 'attachment_mime', 'has_attachment', 'sent_at',
+  'message_nonce', 'encrypted_attachment', 'attachment_nonce', 'attachment_name', 'attachment_mime', 'has_attachment', 'sent_at', 'client_id',
 ] as const;
+
+/**
+ * Part B10. A sender's client_id is unique (the partial index of migration
+ * 0002): of two rows with one client_id the second inserts nothing, inside the
+ * group commit, without failing the other rows of its batch; the writer then
+ * reads the row that holds it in the same transaction (EXISTING_SQL). The
+ * conflict target repeats the index's WHERE, as SQLite requires for a partial index.
+ */
+const INSERT_SQL = `INSERT INTO messages (${COLUMNS.join(', ')}, request_digest)
+  VALUES (${COLUMNS.map((c) => (c === 'encrypted_attachment' ? `CAST(@${c} AS TEXT)` : '@' + c)).join(', ')}, @request_digest)
+  ON CONFLICT (sender_id, client_id) WHERE client_id IS NOT NULL DO NOTHING`;
+const EXISTING_SQL = 'SELECT id, request_digest IS @request_digest AS same FROM messages WHERE sender_id = @sender_id AND client_id = @client_id';
 
 // The attachment is read as bytes (see MessageRow), so a large one never becomes a string; a large one is left NULL here and read separately.
 const SELECT_WITH_USERNAMES = `
@@ -77,6 +91,7 @@ export interface CatchUpPage {
 export class MessageRepository {
   readonly #writer: RowWriter;
   readonly #byIds;
+  readonly #byClientId;
   readonly #pages;
   readonly #eventRows;
   readonly #catchUp;
@@ -84,10 +99,11 @@ export class MessageRepository {
 
   constructor(sqlite: Sqlite) {
     // A large attachment arrives as ASCII bytes; CAST stores it as TEXT like every other (in place, no copy).
-    const values = COLUMNS.map((c) => (c === 'encrypted_attachment' ? `CAST(@${c} AS TEXT)` : '@' + c));
-    const insertSql = `INSERT INTO messages (${COLUMNS.join(', ')}) VALUES (${values.join(', ')})`;
-    const statements = { insertSql, readSql: 'SELECT CAST(encrypted_attachment AS BLOB) FROM messages WHERE id = ?' };
+    const statements = { insertSql: INSERT_SQL, existingSql: EXISTING_SQL, readSql: 'SELECT CAST(encrypted_attachment AS BLOB) FROM messages WHERE id = ?' };
     this.#writer = sqlite.memory ? inThreadWriter(sqlite, statements) : new WriterThread(sqlite.name, statements);
+    this.#byClientId = sqlite.prepare<[number, string], { id: number; request_digest: string | null }>(
+      'SELECT id, request_digest FROM messages WHERE sender_id = ? AND client_id = ?',
+    );
     this.#byIds = sqlite.prepare<[string], MessageRow>(`${SELECT_WITH_USERNAMES} WHERE m.id IN (SELECT value FROM json_each(?))`);
     // Pages read ids and attachment sizes only (the size comes from the row header), so a page can be cut to
     // its attachment budget before any attachment is read.
@@ -112,9 +128,19 @@ export class MessageRepository {
       .pluck();
   }
 
-  /** Resolves with the new id once the message is committed to disk. */
-  insert(message: NewMessage): Promise<number> {
+  /**
+   * Resolves with the new id once the message is committed to disk — or, when
+   * its sender already has a message with its client_id (committed before, or
+   * earlier in the same transaction), with that message's id and whether its
+   * request digest matched; nothing is inserted then.
+   */
+  insert(message: NewMessage): Promise<InsertOutcome> {
     return this.#writer.insert(message);
+  }
+
+  /** Part B10: the committed message its sender sent with this client_id, if any (a fast path; insert decides races). */
+  async findByClientId(senderId: number, clientId: string): Promise<{ id: number; request_digest: string | null } | undefined> {
+    return this.#byClientId.get(senderId, clientId);
   }
 
   /** Commits pending inserts and stops the writer. */
@@ -163,10 +189,17 @@ export class MessageRepository {
   }
 }
 
-/** An in-memory database has one connection only: group commit and reads on the event loop. */
-function inThreadWriter(sqlite: Sqlite, statements: WriterStatements): RowWriter {
+/** An in-memory database has one connection only: group commit and reads on the event loop. The same statements as writer-thread-worker.mjs. */
+function inThreadWriter(sqlite: Sqlite, statements: WriterStatements & { existingSql: string }): RowWriter {
   const insert = sqlite.prepare(statements.insertSql);
+  const existing = sqlite.prepare<[NewMessage], { id: number; same: number }>(statements.existingSql);
   const read = sqlite.prepare<[number], Buffer>(statements.readSql).pluck();
-  const commits = new GroupCommit(sqlite, (row: NewMessage) => Number(insert.run(row).lastInsertRowid));
+  const commits = new GroupCommit(sqlite, (row: NewMessage): InsertOutcome => {
+    const result = insert.run(row);
+    if (result.changes > 0) return Number(result.lastInsertRowid);
+    const found = existing.get(row);
+    if (!found) throw new Error('the insert was ignored, yet no row holds its client_id');
+    return { existingId: found.id, sameRequest: found.same === 1 };
+  });
   return { insert: (row) => commits.submit(row), read: async (id) => read.get(id) ?? null, close: async () => {} };
 }

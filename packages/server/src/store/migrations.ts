@@ -1,5 +1,5 @@
 /** Schema migrations, applied in name order at start-up. Never edit a shipped one: add a new one. */
-import { type Kysely, type Migration } from 'kysely';
+import { sql, type Kysely, type Migration } from 'kysely';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': {
@@ -61,6 +61,21 @@ export const migrations: Record<string, Migration> = {
       // Mailbox pages are range scans on these: fast at any mailbox depth.
       await db.schema.createIndex('messages_recipient').on('messages').columns(['recipient_id', 'id']).execute();
       await db.schema.createIndex('messages_sender').on('messages').columns(['sender_id', 'id']).execute();
+    },
+  },
+  // Part B10, idempotent send: a sender's client_id names one message. The partial unique index is
+  // what decides between concurrent sends (INSERT … ON CONFLICT DO NOTHING, store/messages.ts).
+  '0002_message_client_id': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('messages').addColumn('client_id', 'text').execute();
+      await db.schema.alterTable('messages').addColumn('request_digest', 'text').execute();
+      await db.schema
+        .createIndex('messages_sender_client_id')
+        .on('messages')
+        .columns(['sender_id', 'client_id'])
+        .unique()
+        .where(sql<boolean>`client_id IS NOT NULL`)
+        .execute();
     },
   },
 };

@@ -53,6 +53,13 @@ export interface MessagesTable {
   attachment_mime: string;
   has_attachment: number;
   sent_at: string;
+  /** Part B10: the sender's idempotency key; unique per sender where not null (migration 0002). */
+  client_id: string | null;
+  /**
+   * Part B10: base64 SHA-256 of what decides "the same send" (domain/send-digest.ts), null without
+   * client_id. Derived from ciphertext and non-secret metadata only, never from a plaintext.
+   */
+  request_digest: string | null;
 }
 
 export interface DatabaseSchema {
@@ -71,7 +78,7 @@ export type NewMessage = Insertable<MessagesTable>;
  * bytes, so a large one never becomes a string — and a large one not at all
  * (null): it is read on its own when it is needed (readAttachment).
  */
-export type MessageRow = Omit<Selectable<MessagesTable>, 'encrypted_attachment'> & {
+export type MessageRow = Omit<Selectable<MessagesTable>, 'encrypted_attachment' | 'request_digest'> & {
   encrypted_attachment: Buffer | null;
   /** The attachment's size in base64 characters, read or not. */
   attachment_octets: number;

@@ -7,7 +7,7 @@
 import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
 
-const { path, insertSql, readSql } = workerData;
+const { path, insertSql, existingSql, readSql } = workerData;
 const sqlite = new Database(path);
 // The same durability as the main connection (database.ts): a commit returns once fsync'd.
 sqlite.pragma('journal_mode = WAL');
@@ -16,8 +16,16 @@ sqlite.pragma('busy_timeout = 5000');
 sqlite.pragma('foreign_keys = ON');
 
 const insert = sqlite.prepare(insertSql);
+const existing = existingSql ? sqlite.prepare(existingSql) : null;
 const read = sqlite.prepare(readSql).pluck();
-const insertOne = (row) => Number(insert.run(row).lastInsertRowid);
+/** `{ id }` of the new row; or, when ON CONFLICT DO NOTHING inserted nothing, the row it conflicted with (also one earlier in this transaction). */
+const insertOne = (row) => {
+  const result = insert.run(row);
+  if (result.changes > 0) return { id: Number(result.lastInsertRowid) };
+  const found = existing?.get(row);
+  if (!found) throw new Error('the insert was ignored, yet no row conflicts with it');
+  return { existing: found.id, same: found.same === 1 };
+};
 const insertAll = sqlite.transaction((rows) => rows.map(insertOne));
 const insertAlone = sqlite.transaction(insertOne);
 
@@ -37,14 +45,14 @@ parentPort.on('message', (message) => {
   }
 });
 
-/** One result per row: `{ id }` once committed, or `{ error }`. A failed batch is retried row by row, so a bad row fails alone. */
+/** One result per row: `{ id }` (or `{ existing, same }`) once committed, or `{ error }`. A failed batch is retried row by row, so a bad row fails alone. */
 function insertBatch(rows) {
   try {
-    return insertAll(rows).map((id) => ({ id }));
+    return insertAll(rows);
   } catch {
     return rows.map((row) => {
       try {
-        return { id: insertAlone(row) };
+        return insertAlone(row);
       } catch (error) {
         return { error: error instanceof Error ? error.message : String(error) };
       }

@@ -32,17 +32,36 @@
 import { Worker } from 'node:worker_threads';
 import { asBuffer, ownsItsMemory } from '../shared-buffer.ts';
 
+/**
+ * The row an insert did not make because it conflicted (`INSERT … ON CONFLICT
+ * DO NOTHING`), as `existingSql` found it in the same transaction: its id, and
+ * whether its `same` column was true. Part B10 uses it for a sender's
+ * client_id (store/messages.ts).
+ */
+export interface ExistingSend {
+  existingId: number;
+  sameRequest: boolean;
+}
+
+/** The new row's id, or the existing row that an insert conflicted with. */
+export type InsertOutcome = number | ExistingSend;
+
 interface Pending {
   row: Record<string, unknown>;
-  resolve(id: number): void;
+  resolve(outcome: InsertOutcome): void;
   reject(error: Error): void;
 }
 
-type InsertResult = { id: number } | { error: string };
+type InsertResult = { id: number } | { existing: number; same: boolean } | { error: string };
 
 export interface WriterStatements {
   /** an INSERT with named parameters */
   insertSql: string;
+  /**
+   * For an insert that may do nothing on conflict: a SELECT of `id` and `same`
+   * of the row it conflicted with, with the same named parameters.
+   */
+  existingSql?: string;
   /** a SELECT of one BLOB by id */
   readSql: string;
 }
@@ -66,8 +85,8 @@ export class WriterThread {
     this.#worker.on('exit', () => this.#fail(new Error('the database writer thread has stopped')));
   }
 
-  /** Resolves with the new row's id once its transaction is committed. */
-  insert(row: Record<string, unknown>): Promise<number> {
+  /** Resolves with the new row's id — or the row it conflicted with — once its transaction is committed. */
+  insert(row: Record<string, unknown>): Promise<InsertOutcome> {
     if (this.#failure) return Promise.reject(this.#failure);
     return new Promise((resolve, reject) => {
       // Rows from the same event-loop turn go out together.
@@ -112,6 +131,7 @@ export class WriterThread {
         lent.forEach(({ row, field }, i) => (row[field] = asBuffer(returned[i]!)));
         results.forEach((result, i) => {
           if ('id' in result) batch[i]!.resolve(result.id);
+          else if ('existing' in result) batch[i]!.resolve({ existingId: result.existing, sameRequest: result.same });
           else batch[i]!.reject(new Error(result.error));
         });
         this.#batchInFlight = false;
