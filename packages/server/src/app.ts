@@ -35,12 +35,15 @@ import { sharedSchemas } from './http/schemas.ts';
 import { userRoutes } from './http/users.ts';
 import type { Store } from './store/index.ts';
 import { LocalFanOut, type FanOut } from './realtime/fan-out.ts';
+import { realtimeOptions, realtimeRoutes, type RealtimeOptions } from './realtime/index.ts';
 
 export interface AppDeps {
   config: Config;
   store: Store;
   /** Where logs go; defaults to stdout. Tests pass a stream to inspect them. */
   logStream?: NodeJS.WritableStream;
+  /** Realtime timings (auth deadline, heartbeat, …) other than the defaults; tests shorten them. */
+  realtime?: Partial<RealtimeOptions>;
 }
 
 /** Room in a send body for everything but the attachment (text, names, JSON). */
@@ -149,6 +152,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(userRoutes, options);
   await app.register(keyRoutes, options);
   await app.register(messageRoutes, options);
+  await app.register(realtimeRoutes, { ...options, realtime: realtimeOptions(config, deps.realtime) });
   return app;
 }
 

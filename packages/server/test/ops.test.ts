@@ -35,6 +35,7 @@ describe('operations endpoints', () => {
         '/api/auth/login/', '/api/auth/logout-all/', '/api/auth/logout/', '/api/auth/password/', '/api/auth/register/', '/api/auth/sessions/',
         '/api/auth/sessions/{id}/', '/api/keys/', '/api/keys/rotate/', '/api/messages/', '/api/messages/send/',
         '/api/messages/{id}/', '/api/users/', '/api/users/{username}/public-key/', '/healthz', '/readyz',
+        '/api/events/', '/api/ws/',
       ].sort(),
     );
     expect(doc.paths['/api/messages/send/'].post.requestBody.content['application/json'].schema.required).toEqual(['recipient']);
