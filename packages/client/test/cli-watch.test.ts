@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SecureChatClient } from '../src/index.ts';
 import { startFakeRealtimeServer, type FakeRealtimeServer } from './fake-realtime-server.ts';
-import { hasRealtime, startLiveServer, type LiveServer } from './live-server.ts';
+import { startLiveServer, type LiveServer } from './live-server.ts';
 import { BOB, makeFixtures, PASSWORD, type Fixtures } from './realtime-fixtures.ts';
 import { startCli, type RunningCli } from './run-cli.ts';
 
@@ -120,14 +120,9 @@ describe('securechat watch (real server)', () => {
   const env = { DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}` };
   let server: LiveServer;
 
-  let realtime = false;
-
   beforeAll(async () => {
     server = await startLiveServer(env);
-    realtime = await hasRealtime(server.url);
   });
-  // TEMPORARY: skipped while the server does not upgrade /api/ws/ yet.
-  beforeEach(({ skip }) => skip(!realtime, 'the server has no /api/ws/ yet'));
   afterAll(() => server.close());
 
   it('--json prints one line per message, decrypted, and survives a server restart without repeating one', async () => {

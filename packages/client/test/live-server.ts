@@ -33,17 +33,3 @@ export async function startLiveServer(env: Record<string, string> = {}, options:
     },
   };
 }
-
-/**
- * Whether the server upgrades `GET /api/ws/` (API.md B 9), for tests written
- * before the endpoint existed. TEMPORARY: remove once the server has it.
- */
-export async function hasRealtime(url: string): Promise<boolean> {
-  const { WebSocket } = await import('ws');
-  return new Promise((resolve) => {
-    const socket = new WebSocket(`${url.replace(/^http/, 'ws')}/api/ws/`);
-    socket.on('open', () => (socket.terminate(), resolve(true)));
-    socket.on('unexpected-response', (request) => (request.destroy(), resolve(false)));
-    socket.on('error', () => resolve(false));
-  });
-}
