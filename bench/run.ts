@@ -2,7 +2,8 @@
  * `npm run bench [-- --quick]`: starts the real server (temporary SQLite file,
  * rate limits off) and the floor server, then drives each scenario with
  * autocannon from its own process and prints one table; then runs the attack
- * scenarios (bench/attacks.ts, each on a fresh server) and prints theirs.
+ * scenarios (bench/attacks.ts, each on a fresh server) and the realtime
+ * scenarios (bench/realtime.ts, likewise) and prints theirs.
  * See the README's Benchmarks section.
  */
 import Database from 'better-sqlite3';
@@ -15,6 +16,7 @@ import { post, registerUsers, type BenchUser } from './lib/api.ts';
 import { renderAttacks, type AttackResult } from './lib/attack-report.ts';
 import { startHealthProbe } from './lib/health.ts';
 import { measurePrimitives } from './lib/primitives.ts';
+import { runRealtime } from './realtime.ts';
 import { cpuMs, rssBytes, runLoad, startService, type Service } from './lib/processes.ts';
 import { renderTable, saveResults, writeSummary, type Row } from './lib/report.ts';
 import type { LoadResult, LoadSpec } from './lib/types.ts';
@@ -60,6 +62,7 @@ async function main() {
   extra.primitives = primitives;
 
   const floor = await startService('bench/floor-server.ts', {});
+  let sendTextRps: number | undefined;
   const server = await startService('packages/server/src/main.ts', {
     DATABASE_URL: `sqlite:${dbFile}`,
     RATE_LIMIT_AUTH_PER_MIN: '0',
@@ -97,6 +100,7 @@ async function main() {
       { kind: 'send', path: '/send', connections: CONNECTIONS, tokens, recipients: names, text },
       { kind: 'send', path: '/api/messages/send/', connections: CONNECTIONS, tokens, recipients: names, text },
     );
+    sendTextRps = sendText.rps;
 
     // 2. inbox of 50 messages
     const [reader] = await registerUsers(server.url, 'reader', 1);
@@ -154,6 +158,10 @@ async function main() {
   const attacks: AttackResult[] = await runAttacks({ quick, log });
   extra.attacks = attacks;
 
+  log('realtime scenarios, each on a fresh server');
+  const realtime: AttackResult[] = await runRealtime({ quick, log, ...(sendTextRps ? { sendTextRps } : {}) });
+  extra.realtime = realtime;
+
   const notes = [
     `primitives (CPU ms each, this run): RSA-2048 keygen ${primitives.rsaKeygenMs.toFixed(1)}, PBKDF2-SHA256 ${KDF_ITERATIONS} ${primitives.pbkdf2Ms.toFixed(1)}, Argon2id hash ${primitives.argon2HashMs.toFixed(1)}, verify ${primitives.argon2VerifyMs.toFixed(1)}`,
     `server: LOG_LEVEL=warn, rate limits off, SQLite WAL with synchronous=FULL (every 201 is fsync'd)`,
@@ -162,8 +170,9 @@ async function main() {
   console.log('\n' + renderTable(rows) + '\n');
   for (const note of notes) console.log(`- ${note}`);
   console.log('\n' + renderAttacks(attacks) + '\n');
+  console.log('\n' + renderAttacks(realtime, false, 'scenario') + '\n');
   console.log(`\nsaved ${saveResults(rows, extra, quick)}`);
-  if (!quick) writeSummary(rows, notes, attacks);
+  if (!quick) writeSummary(rows, notes, attacks, realtime);
 }
 
 /** Copies one real message row `count` times into `user`'s inbox, straight into SQLite; returns the newest id. */

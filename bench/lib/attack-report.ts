@@ -59,8 +59,9 @@ function metSummary(goals: Goal[]): string {
   return `${met}/${goals.length}`;
 }
 
-export function renderAttacks(results: AttackResult[], markdown = false): string {
-  const header = ['attack', 'idle RSS MiB', 'peak RSS MiB', 'growth MiB', '/healthz p50/p99/max ms', 'goals met', 'outcome'];
+/** The attack table; the realtime scenarios use it too, with `label` 'scenario'. */
+export function renderAttacks(results: AttackResult[], markdown = false, label = 'attack'): string {
+  const header = [label, 'idle RSS MiB', 'peak RSS MiB', 'growth MiB', '/healthz p50/p99/max ms', 'goals met', 'outcome'];
   const body = results.map((r) => [
     r.scenario,
     r.baselineMiB.toFixed(0),

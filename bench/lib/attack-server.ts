@@ -25,7 +25,8 @@ export interface AttackServer {
   stop(): Promise<void>;
 }
 
-export async function startAttackServer(env: Record<string, string> = {}): Promise<AttackServer> {
+/** `fdLimit`: open files the server may need (its limit is raised to it if lower; see spawnNode). */
+export async function startAttackServer(env: Record<string, string> = {}, { fdLimit }: { fdLimit?: number } = {}): Promise<AttackServer> {
   const dir = mkdtempSync(join(tmpdir(), 'securechat-attack-'));
   const dbFile = join(dir, 'attack.db');
   let service;
@@ -35,7 +36,7 @@ export async function startAttackServer(env: Record<string, string> = {}): Promi
       RATE_LIMIT_AUTH_PER_MIN: '0',
       LOG_LEVEL: 'warn',
       ...env,
-    });
+    }, fdLimit ? { fdLimit } : {});
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     throw error;
@@ -80,7 +81,7 @@ export interface Measured<T> {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** RSS, or null once the process is gone. */
-function rssOrNull(pid: number): number | null {
+export function rssOrNull(pid: number): number | null {
   try {
     return rssBytes(pid);
   } catch {
@@ -89,7 +90,7 @@ function rssOrNull(pid: number): number | null {
 }
 
 /** The median of 5 samples over half a second, after a second of quiet. */
-async function idleRss(pid: number): Promise<number> {
+export async function idleRss(pid: number): Promise<number> {
   await sleep(1_000);
   const samples: number[] = [];
   for (let i = 0; i < 5; i++) {
@@ -100,7 +101,7 @@ async function idleRss(pid: number): Promise<number> {
 }
 
 /** Samples RSS every 50 ms; kills the server at the cap. */
-function sampleRss(server: AttackServer): { stop(): { peakBytes: number; died: boolean; capped: boolean } } {
+export function sampleRss(server: AttackServer): { stop(): { peakBytes: number; died: boolean; capped: boolean } } {
   let peakBytes = 0;
   let died = false;
   let capped = false;

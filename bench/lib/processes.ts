@@ -1,5 +1,5 @@
 /** Child processes for the benchmark, and what /proc says about them. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -23,14 +23,35 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** The soft and hard limits on open files of this process (from /proc). */
+export function fileLimits(): { soft: number; hard: number } {
+  const line = /Max open files\s+(\S+)\s+(\S+)/.exec(readFileSync('/proc/self/limits', 'utf8'));
+  const parse = (value: string | undefined) => (value === undefined || value === 'unlimited' ? Infinity : Number(value));
+  return { soft: parse(line?.[1]), hard: parse(line?.[2]) };
+}
+
+/**
+ * `node --import tsx <script>`, with its open-file limit raised to
+ * `fdLimit` (through `sh -c 'ulimit -n'`, then exec: the pid stays node's)
+ * when this process's soft limit is lower. Fails if the hard limit is.
+ */
+export function spawnNode(script: string, args: string[], options: { env?: NodeJS.ProcessEnv; stdio: StdioOptions; fdLimit?: number }): ChildProcess {
+  const node = [process.execPath, '--import', 'tsx', script, ...args];
+  const { env = process.env, stdio, fdLimit } = options;
+  if (fdLimit === undefined || fileLimits().soft >= fdLimit) return spawn(node[0]!, node.slice(1), { cwd: ROOT, env, stdio });
+  const { hard } = fileLimits();
+  if (hard < fdLimit) throw new Error(`${script} needs ${fdLimit} open files, but the hard limit (ulimit -Hn) is ${hard}`);
+  return spawn('/bin/sh', ['-c', `ulimit -n ${fdLimit} && exec "$@"`, 'sh', ...node], { cwd: ROOT, env, stdio });
+}
+
 /**
  * Starts `node --import tsx <script>` on a free port and waits until it
  * answers HTTP (the server may log nothing at LOG_LEVEL=warn).
  */
-export async function startService(script: string, env: Record<string, string>): Promise<Service> {
+export async function startService(script: string, env: Record<string, string>, { fdLimit }: { fdLimit?: number } = {}): Promise<Service> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawnNode(script, [], { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'], ...(fdLimit ? { fdLimit } : {}) });
   let errors = '';
   child.stderr!.on('data', (chunk) => (errors += chunk));
   for (let attempt = 0; ; attempt++) {

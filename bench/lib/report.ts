@@ -48,7 +48,20 @@ export function saveResults(rows: Row[], extra: Record<string, unknown>, quick: 
   return file.pathname;
 }
 
-export function writeSummary(rows: Row[], notes: string[], attacks: AttackResult[] = []): void {
+export function writeSummary(rows: Row[], notes: string[], attacks: AttackResult[] = [], realtime: AttackResult[] = []): void {
+  const realtimeSection = realtime.length
+    ? `
+## Realtime scenarios
+
+\`bench/realtime.ts\`, each on a fresh server; the clients (raw WebSockets
+with header auth) and the REST senders run in one generator process
+(\`bench/realtime-worker.ts\`), autocannon in another, /healthz is polled
+every 20 ms from a third. RSS and /healthz as in the attack table, over the
+scenario's measured phase.
+
+${renderAttacks(realtime, true, 'scenario')}
+`
+    : '';
   const attackSection = attacks.length
     ? `
 ## Attack scenarios
@@ -73,6 +86,6 @@ auth, no database) measured in the same run on the same machine.
 ${renderTable(rows, true)}
 
 ${notes.map((n) => `- ${n}`).join('\n')}
-${attackSection}`;
+${attackSection}${realtimeSection}`;
   writeFileSync(new URL('../RESULTS.md', import.meta.url), text);
 }
