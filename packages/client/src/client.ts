@@ -25,7 +25,7 @@ import { Keychain } from './keychain.ts';
 import { asUser, openMessage, type DecryptedMessage, type MailboxMessage } from './open-message.ts';
 import { parsePublicKey, publicKeyProblem } from './public-key.ts';
 import { subscribe, type SubscribeOptions, type Subscription } from './subscription.ts';
-import { Transport } from './transport.ts';
+import { Transport, type RetryOptions } from './transport.ts';
 
 export type Mode = 'e2e' | 'server';
 
@@ -40,6 +40,8 @@ export interface ClientOptions {
   rsaBits?: number;
   fetch?: typeof fetch;
   userAgent?: string;
+  /** How `send()` retries after a network error, a timeout or a 502/503/504 (default: 4 attempts, see RetryOptions). */
+  retry?: RetryOptions;
 }
 
 export interface Attachment {
@@ -222,15 +224,24 @@ export class SecureChatClient {
 
   // ── messages ───────────────────────────────────────────────────────────
 
-  /** Sends text and/or an attachment; in e2e mode it is encrypted here, with a sender copy. */
+  /**
+   * Sends text and/or an attachment; in e2e mode it is encrypted here, with a sender copy.
+   *
+   * Exactly once (API B10): the message gets a fresh `client_id`, and after a
+   * network error, a timeout or a 502/503/504 the very same request is sent
+   * again (ClientOptions.retry); the server stores it once and answers a
+   * repeat with the message it stored.
+   */
   async send(recipient: string, message: OutgoingMessage): Promise<Message> {
     const { text = '', attachment } = message;
-    const meta = attachment ? { attachment_name: attachment.name ?? '', attachment_mime: attachment.mime ?? '' } : {};
+    const client_id = globalThis.crypto.randomUUID().toLowerCase();
+    const meta = { ...(attachment ? { attachment_name: attachment.name ?? '', attachment_mime: attachment.mime ?? '' } : {}), client_id };
     if (this.mode === 'server') {
-      const body = { recipient, message: text, ...(attachment ? { attachment_data: encodeBase64(attachment.data), ...meta } : {}) };
-      return (await this.#http.request<Message>('POST', '/api/messages/send/', body)).body;
+      const body = { recipient, message: text, ...(attachment ? { attachment_data: encodeBase64(attachment.data) } : {}), ...meta };
+      return (await this.#http.request<Message>('POST', '/api/messages/send/', body, { idempotent: true })).body;
     }
     try {
+      // A refused send (400) stored nothing, so the re-encrypted one below keeps the client_id.
       return await this.#sendEncrypted(recipient, message, meta);
     } catch (error) {
       // The recipient (or we) rotated between fetching the key and sending: once more with fresh keys.
@@ -253,7 +264,7 @@ export class SecureChatClient {
       { recipient: await parsePublicKey(theirs.public_key), sender: await parsePublicKey(ours.public_key) },
     );
     const body = { recipient, key_id: theirs.key_id, sender_key_id: ours.key_id, ...fields, ...meta };
-    return (await this.#http.request<Message>('POST', '/api/messages/send/', body)).body;
+    return (await this.#http.request<Message>('POST', '/api/messages/send/', body, { idempotent: true })).body;
   }
 
   /** Messages as the server sends them (still encrypted), following pages. */

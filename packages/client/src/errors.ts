@@ -44,16 +44,27 @@ export class RateLimitError extends ApiError {
     super(429, detail);
   }
 }
-/** 5xx */
+/** 5xx; `retryAfterSeconds` when the server said when to come back (e.g. a 503 with Retry-After). */
 export class ServerError extends ApiError {
   override name = 'ServerError';
+  constructor(status: number, detail: string, errors: Record<string, string[]> = {}, readonly retryAfterSeconds: number | null = null) {
+    super(status, detail, errors);
+  }
 }
 
 /** The server did not answer (refused, DNS, TLS, reset). */
 export class NetworkError extends SecureChatError {
   override name = 'NetworkError';
-  constructor(readonly url: string, options?: { cause?: unknown }) {
-    super(`Cannot reach the SecureChat server at ${url}.`, options);
+  constructor(readonly url: string, options?: { cause?: unknown }, message = `Cannot reach the SecureChat server at ${url}.`) {
+    super(message, options);
+  }
+}
+
+/** No complete answer within the time allowed (a `NetworkError`: whether the request took effect is unknown). */
+export class TimeoutError extends NetworkError {
+  override name = 'TimeoutError';
+  constructor(url: string, readonly timeoutMs: number, options?: { cause?: unknown }) {
+    super(url, options, `The SecureChat server at ${url} did not answer within ${timeoutMs} ms.`);
   }
 }
 
@@ -86,8 +97,16 @@ export function apiError(status: number, body: { detail?: unknown; errors?: unkn
   if (status === 403) return new PermissionError(status, detail, errors);
   if (status === 404) return new NotFoundError(status, detail, errors);
   if (status === 429) return new RateLimitError(detail, Number(retryAfter) || 60);
-  if (status >= 500) return new ServerError(status, detail, errors);
+  if (status >= 500) return new ServerError(status, detail, errors, retryAfterSeconds(retryAfter));
   return new ValidationError(status, detail, errors);
+}
+
+/** Retry-After as seconds from now: delay-seconds or an HTTP date (RFC 9110 §10.2.3); null if absent or unreadable. */
+function retryAfterSeconds(header: string | null): number | null {
+  if (header === null || header.trim() === '') return null;
+  if (/^\s*\d+\s*$/.test(header)) return Number(header);
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? null : Math.max(0, Math.ceil((date - Date.now()) / 1000));
 }
 
 /** The call needs a logged-in client. */

@@ -6,5 +6,6 @@ export type {
   LiveMessage, StateChange, SubscribeOptions, Subscription, SubscriptionEvent, SubscriptionState, WebSocketConstructor, WebSocketLike,
 } from './subscription.ts';
 export { parsePublicKey, publicKeyDer, publicKeyProblem } from './public-key.ts';
+export type { RetryOptions } from './transport.ts';
 export * from './errors.ts';
 export type { Envelope, Message, PublicKeyEntry, Session, User } from '@securechat/protocol';
