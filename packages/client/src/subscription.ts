@@ -99,7 +99,9 @@ export interface SubscribeOptions {
   /**
    * After this long without a frame from the server, send `{"type":"ping"}`;
    * if nothing arrives within as long again, the connection is taken as dead
-   * and replaced (browsers cannot see protocol pings). Default 30 s.
+   * and replaced. Default 30 s. Browsers cannot see the server's protocol
+   * pings; in Node they count as frames, so an idle connection to a healthy
+   * server sends no application pings there.
    */
   heartbeatMs?: number;
   /** A WebSocket constructor (default: the global one, else the `ws` package). */
@@ -244,6 +246,9 @@ class LiveSubscription implements Subscription {
       this.#frame(event.data);
     };
     socket.onerror = () => {}; // a close event follows with the code
+    // Node's `ws` shows the server's protocol pings (browsers answer them unseen): they prove the connection alive too.
+    const emitter = socket as Partial<{ on(event: 'ping', listener: () => void): void }>;
+    if (typeof emitter.on === 'function') emitter.on('ping', () => this.#socket === socket && this.#armHeartbeat());
     socket.onclose = (event) => {
       if (this.#socket !== socket) return;
       this.#socket = null;

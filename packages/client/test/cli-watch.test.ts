@@ -106,12 +106,16 @@ describe('securechat watch (scripted server)', () => {
     expect(cli.stderr()).toMatch(/This session was revoked\.\nsecurechat: The server refused the session token .*log in again\.\n$/);
   });
 
-  it('a wrong password exits 3 before connecting', async () => {
+  it('a wrong password exits 3, a bad --after 2, before connecting', async () => {
     const profile = join(dir, 'wrong.json');
     writeFileSync(profile, JSON.stringify({ server: fake.url, mode: 'e2e', user: BOB, token: 'bob-token' }));
     const cli = startCli(['watch'], 'not-the-password\n', { SECURECHAT_CONFIG: profile });
     running.push(cli);
     expect(await cli.exit).toBe(3);
+    const badAfter = startCli(['watch', '--after', 'abc'], `${PASSWORD}\n`, { SECURECHAT_CONFIG: profile });
+    running.push(badAfter);
+    expect(await badAfter.exit).toBe(2);
+    expect(badAfter.stderr()).toMatch(/--after must be a positive whole number/);
     expect(fake.connectionCount()).toBe(0);
   });
 });

@@ -29,6 +29,8 @@ export interface FakeConnection {
   close(code: number, reason?: string): void;
   /** Drops the TCP connection without a close frame (the client sees 1006). */
   terminate(): void;
+  /** Sends a protocol-level ping (the client's WebSocket answers it by itself). */
+  ping(): void;
   /** Resolves with the client's close code. */
   closed: Promise<number>;
 }
@@ -96,6 +98,7 @@ export async function startFakeRealtimeServer(): Promise<FakeRealtimeServer> {
         sendRaw: (data) => ws.send(data),
         close: (code, reason) => ws.close(code, reason),
         terminate: () => ws.terminate(),
+        ping: () => ws.ping(),
         closed,
       };
       const waiter = waiting.shift();

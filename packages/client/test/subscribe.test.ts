@@ -270,6 +270,20 @@ describe('subscribe() against a scripted server', () => {
     expect(w.events).toEqual([{ type: 'ready', last_id: 0 }]); // pong is not forwarded
   });
 
+  it("on Node, the server's protocol pings keep the connection without application pings", async () => {
+    await watch({ afterId: 0, heartbeatMs: 400 });
+    const { conn } = await connected();
+    conn.send({ type: 'ready', last_id: 0 });
+    const pinging = setInterval(() => conn.ping(), 100);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+    } finally {
+      clearInterval(pinging);
+    }
+    expect(conn.frames).toEqual([{ type: 'auth', token: 'bob-token', after_id: 0 }]);
+    expect(fake.connectionCount()).toBe(1);
+  });
+
   it('close() during a backoff cancels the reconnection', async () => {
     const w = await watch({ afterId: 0, minDelayMs: 300, maxDelayMs: 300, random: () => 0.999 });
     (await connected()).conn.close(1011);
