@@ -414,6 +414,14 @@ describe('subscribe() against the real server', () => {
     expect(w.messages[0]).toMatchObject({ id: sent.id, readable: true, text: 'for the new key' });
   });
 
+  it('application pings are answered: a quiet connection stays up', async () => {
+    const bob = await user();
+    const w = collect(bob, { heartbeatMs: 200 });
+    await w.sub.ready;
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // several ping rounds
+    expect(w.states.map((s) => s.state)).toEqual(['live']);
+  });
+
   it('a logout ends the subscription with an AuthenticationError and no reconnection', async () => {
     const bob = await user();
     const other = new SecureChatClient({ baseUrl: server.url, session: { token: bob.token!, user: bob.user! }, kdfIterations: 100_000 });
