@@ -516,7 +516,9 @@ export function queryCase(names: string[]): fc.Arbitrary<Array<[string, string]>
 }
 
 export function queryString(pairs: Array<[string, string]>): string {
-  return pairs.length === 0 ? '' : `?${pairs.map(([n, v]) => `${n}=${v}`).join('&')}`;
+  // A space cannot travel raw in a request line (HTTP clients send %20; in-process requests would trim it): send it as a client would.
+  const asSent = (text: string) => text.replace(/ /g, '%20');
+  return pairs.length === 0 ? '' : `?${pairs.map(([n, v]) => `${asSent(n)}=${asSent(v)}`).join('&')}`;
 }
 
 /** The one value of a query parameter if it occurs exactly once, else null (absent) or 'repeated'. */

@@ -5,7 +5,7 @@ import type { DeferredAttachment } from '../domain/views.ts';
 import { authSecurity, caller, parseId, requireAuth, type App, type RouteOptions } from './context.ts';
 import { largeFieldsOf } from './large-json.ts';
 import { sendMessage, sendMessages, sendNewMessage } from './message-json.ts';
-import { nextLink } from './pagination.ts';
+import { canonicalIntegers, nextLink } from './pagination.ts';
 import { errorResponses, Id, MAX_ATTACHMENT_META_CHARS, MAX_MESSAGE_CHARS } from './schemas.ts';
 
 const DEFAULT_LIMIT = 50;
@@ -72,6 +72,7 @@ export async function messageRoutes(app: App, { domain, largeBodies }: RouteOpti
   });
 
   app.get('/api/messages/', {
+    preValidation: canonicalIntegers('limit', 'before_id', 'after_id'),
     schema: {
       tags: ['messages'],
       summary: 'The caller’s inbox or sent messages; a Link header points to the next page',

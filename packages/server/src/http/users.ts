@@ -1,7 +1,7 @@
 /** /api/users/ and /api/users/{username}/public-key/ (Part A + B1, B3). */
 import { Type } from '@sinclair/typebox';
 import { authSecurity, caller, requireAuth, type App, type RouteOptions } from './context.ts';
-import { nextLink } from './pagination.ts';
+import { canonicalIntegers, nextLink } from './pagination.ts';
 import { errorResponses } from './schemas.ts';
 
 const DEFAULT_LIMIT = 100;
@@ -11,6 +11,7 @@ export async function userRoutes(app: App, { domain }: RouteOptions): Promise<vo
   requireAuth(app, domain.sessions);
 
   app.get('/api/users/', {
+    preValidation: canonicalIntegers('limit', 'offset'),
     schema: {
       tags: ['users'],
       summary: 'Other users and their current public keys, by id',
