@@ -102,6 +102,26 @@ describe('live delivery', () => {
     two.close();
   });
 
+  it('an idempotent send (B 10) is announced once, with its client_id; a retry (200) announces nothing', async () => {
+    server = await startLiveServer();
+    const alice = await register(server.app);
+    const bob = await register(server.app);
+    const ws = await WsClient.open(server, '/api/ws/', { 'X-Auth-Token': bob.token });
+    await ws.ready();
+    const clientId = '6f1c2b8e-3d4a-4c5b-9e8f-0a1b2c3d4e5f';
+    const body = { recipient: bob.username, message: 'once', client_id: clientId };
+    const first = await call(server.app, 'POST', '/api/messages/send/', { token: alice.token, body });
+    expect(first.statusCode).toBe(201);
+    const retry = await call(server.app, 'POST', '/api/messages/send/', { token: alice.token, body });
+    expect(retry.statusCode).toBe(200);
+    const marker = await sendVia(server, alice, { recipient: bob.username, message: 'marker' });
+    await ws.until((f) => ids(f).includes(marker.id));
+    expect(ids(ws.frames)).toEqual([first.json().id, marker.id]);
+    expect(ws.messages()[0]!.message.client_id).toBe(clientId);
+    expect(ws.messages()[1]!.message.client_id).toBeNull();
+    ws.close();
+  });
+
   it('key_rotated reaches the owner’s connections after a rotation, and after a password change (the unchanged current version)', async () => {
     server = await startLiveServer();
     const dave = await register(server.app);

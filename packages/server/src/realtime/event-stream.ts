@@ -77,7 +77,7 @@ export const DEFAULT_REALTIME_OPTIONS: Omit<RealtimeOptions, 'maxConnectionsPerU
   authTimeoutMs: 10_000,
   heartbeatMs: 15_000,
   deadAfterMs: 60_000,
-  catchUpPageSize: 100,
+  catchUpPageSize: 50,
   maxBufferedEvents: 10_000,
   shutdownGraceMs: 2_000,
 });
@@ -99,8 +99,13 @@ const READY = (lastId: number): OutgoingEvent => ({ type: 'ready', json: `{"type
 const SESSION_REVOKED: OutgoingEvent = Object.freeze({ type: 'session_revoked', json: '{"type":"session_revoked"}' });
 export const PONG: OutgoingEvent = Object.freeze({ type: 'pong', json: '{"type":"pong"}' });
 
-/** A message's event JSON without the envelope, once per published event however many connections take it. */
-const messageJsonByEvent = new WeakMap<MessageCommitted, string>();
+/** A published message's events, built once however many connections take them. */
+interface Encoded {
+  json: string;
+  inbox?: OutgoingEvent;
+  sent?: OutgoingEvent;
+}
+const encodedByEvent = new WeakMap<MessageCommitted, Encoded>();
 
 /** The message object of `GET /api/messages/{id}/` without `encrypted_attachment`, as JSON. */
 export function eventMessageJson(view: MessageView): string {
@@ -271,10 +276,11 @@ export class EventStream {
           this.#sendLive({ type: 'key_rotated', json: `{"type":"key_rotated","key_id":${event.keyId}}` });
         } else if (event.type === 'message' && event.id > this.#floor) {
           // The in-process fan-out carries the view: no await, so delivery happens within publish().
-          const json = messageJsonByEvent.get(event) ?? this.#jsonOfView(event) ?? (await this.#readMessageJson(event));
-          if (json === null || this.#phase !== 'live' || event.id <= this.#floor) continue;
+          const encoded = encodedByEvent.get(event) ?? this.#encodeView(event) ?? (await this.#readAndEncode(event));
+          if (encoded === null || this.#phase !== 'live' || event.id <= this.#floor) continue;
           this.#floor = event.id;
-          this.#sendLive(messageEvent(event.recipientId === this.#session.userId ? 'inbox' : 'sent', event.id, json));
+          const mailbox = event.recipientId === this.#session.userId ? 'inbox' : 'sent';
+          this.#sendLive((encoded[mailbox] ??= messageEvent(mailbox, event.id, encoded.json)));
         }
       }
     } catch (error) {
@@ -285,20 +291,20 @@ export class EventStream {
     }
   }
 
-  #jsonOfView(event: MessageCommitted): string | undefined {
+  #encodeView(event: MessageCommitted): Encoded | undefined {
     if (!event.view) return undefined;
-    const json = eventMessageJson(event.view);
-    messageJsonByEvent.set(event, json);
-    return json;
+    const encoded = { json: eventMessageJson(event.view) };
+    encodedByEvent.set(event, encoded);
+    return encoded;
   }
 
   /** An event without a view (from another process): the message is read by id. */
-  async #readMessageJson(event: MessageCommitted): Promise<string | null> {
+  async #readAndEncode(event: MessageCommitted): Promise<Encoded | null> {
     const [row] = await this.#context.domain.store.messages.findWithoutAttachments([event.id]);
     if (!row) return null;
-    const json = eventMessageJson(messageView(row));
-    messageJsonByEvent.set(event, json);
-    return json;
+    const encoded = { json: eventMessageJson(messageView(row)) };
+    encodedByEvent.set(event, encoded);
+    return encoded;
   }
 
   /** A live event; a reader that lets more than maxQueuedBytes pile up is closed (4408). */
