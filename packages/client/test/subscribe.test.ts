@@ -422,6 +422,23 @@ describe('subscribe() against the real server', () => {
     expect(w.states.map((s) => s.state)).toEqual(['live']);
   });
 
+  it('over the per-user connection cap: 4429, then a longer wait before trying again', async () => {
+    const capped = await startLiveServer({ REALTIME_MAX_CONNECTIONS_PER_USER: '1' });
+    try {
+      const bob = new SecureChatClient({ baseUrl: capped.url, kdfIterations: 100_000 });
+      await bob.register('capped-bob', 'pass-phrase-1');
+      const first = collect(bob);
+      await first.sub.ready;
+      const second = collect(bob, { minDelayMs: 10, maxDelayMs: 60_000 });
+      await vi.waitFor(() => expect(second.states[0]).toMatchObject({ state: 'reconnecting', code: 4429 }), { timeout: 30_000 });
+      expect(second.states[0]!.delayMs).toBeGreaterThanOrEqual(30_000);
+      second.sub.close();
+      expect(first.sub.state).toBe('live');
+    } finally {
+      await capped.close();
+    }
+  });
+
   it('a logout ends the subscription with an AuthenticationError and no reconnection', async () => {
     const bob = await user();
     const other = new SecureChatClient({ baseUrl: server.url, session: { token: bob.token!, user: bob.user! }, kdfIterations: 100_000 });
