@@ -83,6 +83,7 @@ export interface SubscribeOptions {
   afterId?: number;
   onMessage(message: LiveMessage): void | Promise<void>;
   onEvent?(event: SubscriptionEvent): void | Promise<void>;
+  /** Every change of state: `live` at each `ready`, `reconnecting` with the wait, `closed` once. It starts as `connecting` (not reported). */
   onStateChange?(change: StateChange): void;
   /** Errors thrown by the callbacks above (the subscription carries on). Default: console.error. */
   onError?(error: unknown): void;
