@@ -142,6 +142,7 @@ export class SseClient {
   readonly responded: Promise<void>;
   #buffer = '';
   #request;
+  #response: IncomingMessage | null = null;
   #waiters: Array<() => void> = [];
   #done = false;
 
@@ -151,6 +152,7 @@ export class SseClient {
     this.ended = new Promise((resolve) => (markEnded = resolve));
     this.responded = new Promise((resolve) => (markResponded = resolve));
     this.#request = httpRequest(url, { headers }, (response) => {
+      this.#response = response;
       this.status = response.statusCode ?? 0;
       this.headers = response.headers;
       markResponded();
@@ -205,6 +207,15 @@ export class SseClient {
 
   close(): void {
     this.#request.destroy();
+  }
+
+  /** Stops reading (the socket's buffers fill up), as a stuck reader would. */
+  pause(): void {
+    this.#response?.pause();
+  }
+
+  resume(): void {
+    this.#response?.resume();
   }
 
   #parse(): void {

@@ -140,6 +140,27 @@ describe('slow and silent readers', () => {
     fast.close();
   });
 
+  it('an SSE reader that stops reading is cut once more than REALTIME_MAX_QUEUED_BYTES is queued', async () => {
+    server = await startLiveServer({ env: { REALTIME_MAX_QUEUED_BYTES: '65536' } });
+    const s = server;
+    const alice = await register(s.app);
+    const bob = await register(s.app);
+    const slow = new SseClient(`${s.url}/api/events/`, { 'X-Auth-Token': bob.token });
+    await slow.until((e) => e.length === 1);
+    slow.pause();
+    const big = 'x'.repeat(200_000);
+    const hub = realtimeHubOf(s.app)!;
+    let sent = 0;
+    while (hub.count(bob.id) === 1) {
+      if (sent >= 400) throw new Error('the slow SSE reader was never cut');
+      await sendTo(s, alice, bob, big);
+      sent += 1;
+    }
+    slow.resume();
+    await slow.ended;
+    expect(slow.events.filter((e) => e.event === 'message').length).toBeLessThan(sent);
+  });
+
   it('a peer that answers no ping is dropped after deadAfterMs', async () => {
     server = await startLiveServer({ realtime: { heartbeatMs: 30, deadAfterMs: 150 } });
     const s = server;

@@ -32,9 +32,9 @@ export class SseConnection implements HubConnection, Transport {
   readonly #response: ServerResponse;
   #stream: EventStream | null = null;
   #closed = false;
-  /** Last time bytes left for the client (or nothing was waiting): a stuck reader is dropped after deadAfterMs. */
+  /** Last time the queue emptied, shrank or drained: a reader stuck for deadAfterMs is dropped. */
   #progressAt = Date.now();
-  #bytesWritten = 0;
+  #queuedAtLastBeat = 0;
   readonly #waiting = new Set<() => void>();
   readonly gone: Promise<void>;
   #markGone!: () => void;
@@ -50,6 +50,8 @@ export class SseConnection implements HubConnection, Transport {
   /** Starts streaming: headers, then catch-up, `ready`, live events. */
   async start(session: StreamSession, afterId: number | undefined): Promise<void> {
     this.#response.once('close', () => this.#onClosed());
+    if (this.#response.destroyed || this.#request.socket.destroyed) return this.#onClosed(); // gone before we began
+    this.#response.on('drain', () => (this.#progressAt = Date.now()));
     this.#response.writeHead(200, HEADERS);
     this.#response.write(': SecureChat events\n\n');
     this.#stream = new EventStream(this.#context, session, this);
@@ -93,14 +95,11 @@ export class SseConnection implements HubConnection, Transport {
 
   heartbeat(now: number): void {
     if (this.#closed) return;
-    const socket = this.#request.socket;
-    const written = socket.bytesWritten;
-    if (written !== this.#bytesWritten || this.#response.writableLength === 0) {
-      this.#bytesWritten = written;
-      this.#progressAt = now;
-    } else if (now - this.#progressAt > this.#context.options.deadAfterMs) {
-      return this.destroy();
-    }
+    // (socket.bytesWritten counts queued bytes too, so progress is read from the queue itself.)
+    const queued = this.#response.writableLength;
+    if (queued === 0 || queued < this.#queuedAtLastBeat) this.#progressAt = now;
+    else if (now - this.#progressAt > this.#context.options.deadAfterMs) return this.destroy();
+    this.#queuedAtLastBeat = queued;
     this.#response.write(COMMENT);
     void this.#stream?.checkSession().catch((error: unknown) => this.#context.log.error({ err: error }, 'realtime session check failed'));
   }
