@@ -6,6 +6,7 @@
  * streams open past the socket idle timeout.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -75,6 +76,20 @@ describe('frames the server cannot use', () => {
     expect(client.frames.length).toBe(2001);
     expect(client.socket.readyState).toBe(client.socket.OPEN);
     client.close();
+  });
+});
+
+describe('upgrade requests to other paths', () => {
+  it('are answered like plain requests, and their sockets are closed once idle instead of being held forever', async () => {
+    server = await startLiveServer();
+    const address = server.app.server.address() as { port: number };
+    const socket = connect(address.port, '127.0.0.1');
+    let answer = '';
+    socket.on('data', (chunk) => (answer += String(chunk)));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+    await closed;
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /);
   });
 });
 

@@ -7,6 +7,9 @@
  * await app.register(realtimeRoutes, { ...routeOptions, realtime: realtimeOptions(config) });
  */
 import websocket from '@fastify/websocket';
+import type { IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { Type } from '@sinclair/typebox';
 import type { Config } from '../config.ts';
 import { hashToken } from '../crypto/secrets.ts';
@@ -64,6 +67,7 @@ export async function realtimeRoutes(app: App, options: RealtimeRouteOptions): P
     // Replaces the plugin's default (close without a code): every connection, SSE too, gets 1001.
     preClose: async () => hub.shutdown(),
   });
+  closeStrayUpgrades(app);
 
   app.route({
     method: 'GET',
@@ -110,6 +114,25 @@ export async function realtimeRoutes(app: App, options: RealtimeRouteOptions): P
         await connection.start({ userId: user.id, sessionId, tokenHash: hashToken(tokenOf(request)!) }, afterId);
       },
     });
+  });
+}
+
+/** An upgrade request to any other path is answered by its route like a plain request; its socket is then idle. */
+const STRAY_UPGRADE_IDLE_MS = 2_000;
+const WEBSOCKET_PATH = /^\/api\/ws\/?(\?|$)/;
+
+/**
+ * With the WebSocket plugin listening for upgrades, an upgrade request to
+ * another path (`/healthz`, a 404) gets its HTTP answer on a socket that
+ * Node no longer manages: nothing would ever close it. Such sockets are
+ * closed once idle. (`ws` turns the idle timeout off for real upgrades.)
+ */
+function closeStrayUpgrades(app: App): void {
+  app.server.on('upgrade', (request: IncomingMessage, socket: Duplex) => {
+    if (WEBSOCKET_PATH.test(request.url ?? '')) return;
+    if (!(socket instanceof Socket)) return;
+    socket.setTimeout(STRAY_UPGRADE_IDLE_MS);
+    socket.once('timeout', () => socket.destroy());
   });
 }
 
