@@ -11,6 +11,8 @@ export interface HealthStats {
   p99Ms: number;
   polls: number;
   failures: number;
+  /** polls of 100 ms or more: when they started (ms after the probe's first poll) and how long they took (at most 100 listed) */
+  slow?: { atMs: number; ms: number }[];
 }
 
 export interface HealthProbe {
