@@ -161,6 +161,16 @@ describe('EventStream: catch-up, then live, with no window', () => {
     expect(ids.slice(ready).every((id) => id > lastId)).toBe(true);
   });
 
+  it('a long catch-up gives the event loop a turn after every page', async () => {
+    const t = scripted({ catchUpPageSize: 2 });
+    for (let i = 0; i < 10; i++) t.commit('not-yet');
+    let sentWhenOtherWorkRan = -1;
+    setImmediate(() => (sentWhenOtherWorkRan = t.sent.length));
+    await t.stream.start(0);
+    expect(t.order().at(-1)).toBe('ready:10');
+    expect(sentWhenOtherWorkRan).toBe(2); // after the first page, not after the whole catch-up
+  });
+
   it('events without a view (a cross-process fan-out) are read by id and still sent in publish order', async () => {
     const t = scripted();
     await t.stream.start(undefined);

@@ -242,6 +242,9 @@ export class EventStream {
           await this.#sendPaced(messageEvent(row.recipient_id === userId ? 'inbox' : 'sent', row.id, eventMessageJson(messageView(row))));
         }
         cursor = ids.at(-1)!;
+        // A fast reader never makes a send wait, and the reads are synchronous underneath: without a
+        // turn of the event loop per page, 100,000 messages would hold it for seconds.
+        await new Promise((resolve) => setImmediate(resolve));
       }
       if (this.closed || !this.#overflowed) return Math.max(upTo, this.#floor);
       cursor = Math.max(cursor, upTo);

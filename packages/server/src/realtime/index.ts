@@ -64,6 +64,12 @@ export async function realtimeRoutes(app: App, options: RealtimeRouteOptions): P
   // Registered in this scope only: the plugin's hooks then run for these routes, not for every request.
   await app.register(websocket, {
     options: { maxPayload: MAX_CLIENT_FRAME_BYTES },
+    // Socket errors are the client's doing (a reset, a frame over maxPayload, a bad close code): `ws` has
+    // already sent the close code where there is one. Logged at debug, not error, so clients cannot spam the log.
+    errorHandler: (error, socket, request) => {
+      request.log.debug({ err: error }, 'websocket error');
+      socket.terminate();
+    },
     // Replaces the plugin's default (close without a code): every connection, SSE too, gets 1001.
     preClose: async () => hub.shutdown(),
   });
