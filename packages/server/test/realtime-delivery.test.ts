@@ -245,6 +245,45 @@ describe('catch-up', () => {
     connection.close();
   });
 
+  it('a long absence (6,000 messages in the store: inbox, sent, to oneself, and others’ mail in between) comes back exactly, page by page', async () => {
+    server = await startLiveServer({ file: true });
+    const s = server;
+    const bob = await register(s.app);
+    const alice = await register(s.app);
+    const carol = await register(s.app);
+    const row = (senderId: number, recipientId: number, n: number) => ({
+      sender_id: senderId,
+      recipient_id: recipientId,
+      key_id: 1,
+      sender_key_id: 1,
+      encrypted_symmetric_key: 'AAAA',
+      sender_encrypted_symmetric_key: 'AAAA',
+      encrypted_message: Buffer.from(`m${n}`).toString('base64'),
+      message_nonce: 'AAAAAAAAAAAAAAAA',
+      encrypted_attachment: '',
+      attachment_nonce: '',
+      attachment_name: '',
+      attachment_mime: '',
+      has_attachment: 0,
+      sent_at: new Date().toISOString(),
+      client_id: null,
+      request_digest: null,
+    });
+    const pairs: Array<[number, number]> = [[alice.id, bob.id], [bob.id, carol.id], [bob.id, bob.id], [alice.id, carol.id]];
+    const results = await Promise.all(Array.from({ length: 6_000 }, (_, n) => s.store.messages.insert(row(...pairs[n % 4]!, n))));
+    const mine = results
+      .map((id, n) => ({ id: id as number, pair: pairs[n % 4]! }))
+      .filter(({ pair }) => pair.includes(bob.id))
+      .sort((a, b) => a.id - b.id);
+    expect(mine).toHaveLength(4_500);
+    const client = await WsClient.open(s, '/api/ws/?after_id=0', { 'X-Auth-Token': bob.token });
+    const frames = await client.ready();
+    expect(ids(frames)).toEqual(mine.map((m) => m.id));
+    expect(client.messages().map((f) => f.mailbox)).toEqual(mine.map((m) => (m.pair[1] === bob.id ? 'inbox' : 'sent')));
+    expect(frames.at(-1)).toEqual({ type: 'ready', last_id: mine.at(-1)!.id });
+    client.close();
+  });
+
   it('SSE resumes with Last-Event-ID (which wins over after_id) and with ?after_id=', async () => {
     server = await startLiveServer();
     const alice = await register(server.app);
