@@ -193,17 +193,19 @@ describe('slow and silent readers', () => {
     lively.close();
   });
 
-  it('heartbeats keep a quiet SSE stream and WebSocket open past the socket idle timeout', async () => {
+  it('heartbeats keep a quiet SSE stream and WebSocket open past the socket idle timeout and the whole-request timeout', async () => {
     server = await startLiveServer({ realtime: { heartbeatMs: 100 } });
     const s = server;
     s.app.server.timeout = 400; // the idle timeout (60 s in production), shortened
+    s.app.server.headersTimeout = 300; // and the request timers (10 s, 20 min), which Node checks every 2 s
+    s.app.server.requestTimeout = 400;
     const bob = await register(s.app);
     const sse = new SseClient(`${s.url}/api/events/`, { 'X-Auth-Token': bob.token });
     const ws = await WsClient.open(s, '/api/ws/', { 'X-Auth-Token': bob.token });
     await Promise.all([ws.ready(), sse.until((e) => e.length === 1)]);
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await new Promise((resolve) => setTimeout(resolve, 4_500));
     expect(sse.done).toBe(false);
-    expect(sse.comments).toBeGreaterThan(3);
+    expect(sse.comments).toBeGreaterThan(10);
     expect(ws.socket.readyState).toBe(ws.socket.OPEN);
     const alice = await register(s.app);
     const id = await sendTo(s, alice, bob, 'still listening');
