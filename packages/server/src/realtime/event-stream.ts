@@ -131,7 +131,6 @@ export class EventStream {
   /** The largest message id this connection has sent (or declared with `ready`); nothing at or below it is sent again. */
   #floor = 0;
   #unsubscribe: (() => void) | null = null;
-  #checkingSession = false;
 
   constructor(context: StreamContext, session: StreamSession, transport: Transport) {
     this.#context = context;
@@ -189,19 +188,18 @@ export class EventStream {
     this.#queue = [];
   }
 
-  /** Sends `session_revoked` and closes with 4401 unless the session is still valid and unexpired. */
+  /**
+   * Sends `session_revoked` and closes with 4401 unless the session is still
+   * valid and unexpired. Checks may overlap (an event during a heartbeat's
+   * check): each reads the session afresh, and only the first to find it gone acts.
+   */
   async checkSession(now = new Date()): Promise<void> {
-    if (this.#phase === 'closed' || this.#checkingSession) return;
-    this.#checkingSession = true;
-    try {
-      const found = await this.#context.domain.store.sessions.findByTokenHash(this.#session.tokenHash);
-      const valid = found !== undefined && found.session.id === this.#session.sessionId && found.session.expires_at > now.toISOString();
-      if (valid || this.closed) return;
-      this.#transport.send(SESSION_REVOKED);
-      this.close(CLOSE.unauthorized, 'Session revoked.');
-    } finally {
-      this.#checkingSession = false;
-    }
+    if (this.#phase === 'closed') return;
+    const found = await this.#context.domain.store.sessions.findByTokenHash(this.#session.tokenHash);
+    const valid = found !== undefined && found.session.id === this.#session.sessionId && found.session.expires_at > now.toISOString();
+    if (valid || this.closed) return;
+    this.#transport.send(SESSION_REVOKED);
+    this.close(CLOSE.unauthorized, 'Session revoked.');
   }
 
   #onEvent(event: FanOutEvent): void {
