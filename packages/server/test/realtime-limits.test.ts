@@ -90,6 +90,22 @@ describe('upgrade requests to other paths', () => {
     socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
     await closed;
     expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+
+    const post = connect(address.port, '127.0.0.1');
+    post.resume();
+    const postClosed = new Promise<void>((resolve) => post.once('close', () => resolve()));
+    post.write('POST /api/ws/ HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nContent-Length: 0\r\n\r\n');
+    await postClosed;
+  });
+
+  it('a real WebSocket is not cut by that idle timeout', async () => {
+    server = await startLiveServer();
+    const bob = await register(server.app);
+    const ws = await WsClient.open(server, '/api/ws/', { 'X-Auth-Token': bob.token });
+    await ws.ready();
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    expect(ws.socket.readyState).toBe(ws.socket.OPEN);
+    ws.close();
   });
 });
 

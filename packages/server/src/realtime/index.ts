@@ -123,19 +123,19 @@ export async function realtimeRoutes(app: App, options: RealtimeRouteOptions): P
   });
 }
 
-/** An upgrade request to any other path is answered by its route like a plain request; its socket is then idle. */
+/** An upgrade request that does not become a WebSocket is answered like a plain request; its socket is then idle. */
 const STRAY_UPGRADE_IDLE_MS = 2_000;
-const WEBSOCKET_PATH = /^\/api\/ws\/?(\?|$)/;
 
 /**
  * With the WebSocket plugin listening for upgrades, an upgrade request to
- * another path (`/healthz`, a 404) gets its HTTP answer on a socket that
- * Node no longer manages: nothing would ever close it. Such sockets are
- * closed once idle. (`ws` turns the idle timeout off for real upgrades.)
+ * another path or method (`/healthz`, a 404, `POST /api/ws/`) gets its HTTP
+ * answer on a socket that Node no longer manages: nothing would ever close
+ * it. Every upgrade socket gets a short idle timeout; `ws` turns it off
+ * (`setTimeout(0)`) on the sockets that really become WebSockets.
  */
 function closeStrayUpgrades(app: App): void {
-  app.server.on('upgrade', (request: IncomingMessage, socket: Duplex) => {
-    if (WEBSOCKET_PATH.test(request.url ?? '')) return;
+  // First among the upgrade listeners: `ws` may complete a handshake synchronously inside the plugin's listener.
+  app.server.prependListener('upgrade', (_request: IncomingMessage, socket: Duplex) => {
     if (!(socket instanceof Socket)) return;
     socket.setTimeout(STRAY_UPGRADE_IDLE_MS);
     socket.once('timeout', () => socket.destroy());
