@@ -3,6 +3,11 @@
  * per-user cap, one heartbeat timer for all of them (pings, SSE comments,
  * dead peers, session re-checks), and shutdown with 1001.
  *
+ * The heartbeat is spread out: connections are dealt into SLICES groups and
+ * each tick (every heartbeatMs / SLICES) visits one group, so every
+ * connection is visited once per heartbeatMs but 10,000 sockets never cost
+ * the event loop one long pause (a ping is a socket write each).
+ *
  * @example
  * const hub = new ConnectionHub({ maxConnectionsPerUser: 20, heartbeatMs: 15_000, shutdownGraceMs: 2_000 });
  * if (!hub.add(connection)) connection.shutdown();              // the server is closing
@@ -26,9 +31,16 @@ export interface HubOptions {
   shutdownGraceMs: number;
 }
 
+/** Heartbeat groups: a tick visits one. */
+const SLICES = 15;
+
 export class ConnectionHub {
   readonly #options: HubOptions;
   readonly #all = new Set<HubConnection>();
+  readonly #slices: Array<Set<HubConnection>> = Array.from({ length: SLICES }, () => new Set());
+  readonly #sliceOf = new Map<HubConnection, Set<HubConnection>>();
+  #dealt = 0;
+  #turn = 0;
   readonly #byUser = new Map<number, Set<HubConnection>>();
   readonly #userOf = new Map<HubConnection, number>();
   #timer: NodeJS.Timeout | null = null;
@@ -56,7 +68,10 @@ export class ConnectionHub {
   add(connection: HubConnection): boolean {
     if (this.#closing) return false;
     this.#all.add(connection);
-    this.#timer ??= setInterval(() => this.#beat(), this.#options.heartbeatMs).unref();
+    const slice = this.#slices[this.#dealt++ % SLICES]!;
+    slice.add(connection);
+    this.#sliceOf.set(connection, slice);
+    this.#timer ??= setInterval(() => this.#beat(), Math.max(1, Math.floor(this.#options.heartbeatMs / SLICES))).unref();
     return true;
   }
 
@@ -73,6 +88,8 @@ export class ConnectionHub {
   /** Forgets a connection (idempotent). */
   remove(connection: HubConnection): void {
     this.#all.delete(connection);
+    this.#sliceOf.get(connection)?.delete(connection);
+    this.#sliceOf.delete(connection);
     const userId = this.#userOf.get(connection);
     if (userId !== undefined) {
       this.#userOf.delete(connection);
@@ -99,7 +116,9 @@ export class ConnectionHub {
   }
 
   #beat(): void {
+    const slice = this.#slices[this.#turn]!;
+    this.#turn = (this.#turn + 1) % SLICES;
     const now = Date.now();
-    for (const connection of this.#all) connection.heartbeat(now);
+    for (const connection of slice) connection.heartbeat(now);
   }
 }
