@@ -75,7 +75,7 @@ export interface RealtimeOptions {
 
 export const DEFAULT_REALTIME_OPTIONS: Omit<RealtimeOptions, 'maxConnectionsPerUser' | 'maxQueuedBytes'> = Object.freeze({
   authTimeoutMs: 10_000,
-  heartbeatMs: 15_000,
+  heartbeatMs: 14_000, // under the 15 s the contract allows between SSE comments, with room for timer drift
   deadAfterMs: 60_000,
   catchUpPageSize: 50,
   maxBufferedEvents: 10_000,

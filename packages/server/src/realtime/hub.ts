@@ -9,7 +9,7 @@
  * the event loop one long pause (a ping is a socket write each).
  *
  * @example
- * const hub = new ConnectionHub({ maxConnectionsPerUser: 20, heartbeatMs: 15_000, shutdownGraceMs: 2_000 });
+ * const hub = new ConnectionHub({ maxConnectionsPerUser: 20, heartbeatMs: 14_000, shutdownGraceMs: 2_000 });
  * if (!hub.add(connection)) connection.shutdown();              // the server is closing
  * if (!hub.admit(connection, userId)) connection.refuse();       // over the cap: 4429 / 429
  */
