@@ -204,17 +204,8 @@ function liveMessageText(m: LiveMessage): string {
 
 /** As `inbox --json` rows, plus `mailbox`; the attachment has no size (its bytes are not in the event). */
 function liveMessageJson(m: LiveMessage) {
-  return {
-    id: m.id,
-    mailbox: m.mailbox,
-    sender: m.sender.username,
-    recipient: m.recipient.username,
-    sent_at: m.sentAt,
-    readable: m.readable,
-    ...(m.readable ? {} : { reason: m.reason }),
-    text: m.text,
-    attachment: m.attachmentInfo,
-  };
+  const { id, ...rest } = messageJson(m);
+  return { id, mailbox: m.mailbox, ...rest, attachment: m.attachmentInfo };
 }
 
 export async function rotate(ctx: Context) {

@@ -170,11 +170,7 @@ export class EventStream {
   /** Stops the stream and closes its transport with `code`. */
   close(code: number, reason: string): void {
     if (this.#phase === 'closed') return;
-    this.#phase = 'closed';
-    this.#unsubscribe?.();
-    this.#unsubscribe = null;
-    this.#buffer = [];
-    this.#queue = [];
+    this.detach();
     this.#transport.close(code, reason);
   }
 
