@@ -1,6 +1,6 @@
 /** The connection hub (realtime/hub.ts): the per-user cap, the spread-out heartbeat, shutdown. */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ConnectionHub, type HubConnection } from '../src/realtime/hub.ts';
+import { ConnectionHub, SLICES, type HubConnection } from '../src/realtime/hub.ts';
 
 function fake(): HubConnection & { beats: number[]; shut: number; destroyed: number; finish(): void } {
   let finish!: () => void;
@@ -28,13 +28,14 @@ afterEach(() => {
 });
 
 describe('ConnectionHub', () => {
-  it('visits every connection once per heartbeat period, a fifteenth of them per tick', () => {
+  it('visits every connection once per heartbeat period, one group of them per tick', () => {
     vi.useFakeTimers();
-    const hub = new ConnectionHub({ maxConnectionsPerUser: 20, heartbeatMs: 150, shutdownGraceMs: 100 });
-    const connections = Array.from({ length: 45 }, () => fake());
+    const period = SLICES * 10;
+    const hub = new ConnectionHub({ maxConnectionsPerUser: 20, heartbeatMs: period, shutdownGraceMs: 100 });
+    const connections = Array.from({ length: SLICES * 3 }, () => fake());
     for (const c of connections) hub.add(c);
     let mostInOneTick = 0;
-    for (let tick = 0; tick < 15; tick++) {
+    for (let tick = 0; tick < SLICES; tick++) {
       const before = connections.reduce((n, c) => n + c.beats.length, 0);
       vi.advanceTimersByTime(10);
       mostInOneTick = Math.max(mostInOneTick, connections.reduce((n, c) => n + c.beats.length, 0) - before);
@@ -42,7 +43,7 @@ describe('ConnectionHub', () => {
     expect(connections.map((c) => c.beats.length)).toEqual(connections.map(() => 1));
     expect(mostInOneTick).toBe(3);
     hub.remove(connections[0]!);
-    vi.advanceTimersByTime(150);
+    vi.advanceTimersByTime(period);
     expect(connections[0]!.beats).toHaveLength(1);
     expect(connections.slice(1).every((c) => c.beats.length === 2)).toBe(true);
   });

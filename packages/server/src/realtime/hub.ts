@@ -31,8 +31,12 @@ export interface HubOptions {
   shutdownGraceMs: number;
 }
 
-/** Heartbeat groups: a tick visits one. */
-const SLICES = 15;
+/**
+ * Heartbeat groups: a tick visits one. 56 makes a tick every 250 ms at the
+ * 14 s heartbeat: with 10,000 sockets each tick is ~180 pings and session
+ * checks, a few milliseconds (15 groups made /healthz p99 double).
+ */
+export const SLICES = 56;
 
 export class ConnectionHub {
   readonly #options: HubOptions;
