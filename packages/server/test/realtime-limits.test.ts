@@ -267,3 +267,24 @@ describe('shutdown', () => {
     }
   }, 60_000);
 });
+
+describe('sockets that have not authenticated yet', () => {
+  it('are bounded in number: past the limit a new one is closed 1013, while authenticated ones still connect', async () => {
+    server = await startLiveServer({ realtime: { maxUnauthenticated: 2 } });
+    const alice = await register(server.app);
+    const waiting = [await WsClient.open(server), await WsClient.open(server)];
+    const third = await WsClient.open(server);
+    expect((await third.closed).code).toBe(1013);
+    for (const client of waiting) expect(client.socket.readyState).toBe(WebSocket.OPEN);
+
+    const withHeader = await WsClient.open(server, '/api/ws/', { 'x-auth-token': alice.token });
+    await eventually(() => withHeader.frames.some((f) => f.type === 'ready'), 10_000, 'ready');
+    // One that authenticates frees its place.
+    waiting[0]!.send({ type: 'auth', token: alice.token });
+    await eventually(() => waiting[0]!.frames.some((f) => f.type === 'ready'), 10_000, 'ready after the auth frame');
+    const fourth = await WsClient.open(server);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(fourth.socket.readyState).toBe(WebSocket.OPEN);
+    for (const client of [...waiting, withHeader, fourth]) client.socket.terminate();
+  });
+});

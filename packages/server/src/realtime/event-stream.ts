@@ -43,6 +43,7 @@ export const CLOSE = Object.freeze({
   unauthorized: 4401,
   tooSlow: 4408,
   tooMany: 4429,
+  tryAgainLater: 1013,
 });
 
 export interface Transport {
@@ -61,6 +62,8 @@ export interface RealtimeOptions {
   maxQueuedBytes: number;
   /** A WebSocket's first-frame authentication deadline. */
   authTimeoutMs: number;
+  /** WebSockets still waiting for their auth frame, all users together; past it a new one is closed with 1013 (try again later). */
+  maxUnauthenticated: number;
   /** WebSocket ping / SSE comment / session re-check period. */
   heartbeatMs: number;
   /** A connection that has answered nothing (no pong, no frame, nothing read) for this long is dropped. */
@@ -75,6 +78,7 @@ export interface RealtimeOptions {
 
 export const DEFAULT_REALTIME_OPTIONS: Omit<RealtimeOptions, 'maxConnectionsPerUser' | 'maxQueuedBytes'> = Object.freeze({
   authTimeoutMs: 10_000,
+  maxUnauthenticated: 1_000,
   heartbeatMs: 14_000, // under the 15 s the contract allows between SSE comments, with room for timer drift
   deadAfterMs: 60_000,
   catchUpPageSize: 50,

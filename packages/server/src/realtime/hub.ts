@@ -63,6 +63,11 @@ export class ConnectionHub {
     return this.#all.size;
   }
 
+  /** Connections not yet admitted to a user (still authenticating). */
+  get unauthenticated(): number {
+    return this.#all.size - this.#userOf.size;
+  }
+
   /** A user's authenticated connections. */
   count(userId: number): number {
     return this.#byUser.get(userId)?.size ?? 0;

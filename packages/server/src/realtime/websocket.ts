@@ -70,6 +70,10 @@ export class WebSocketConnection implements HubConnection, Transport {
       void this.#authenticate(token, afterId);
       return;
     }
+    // Each socket waiting for its auth frame costs memory before anyone is known: their number is bounded.
+    if (this.#hub.unauthenticated > this.#context.options.maxUnauthenticated) {
+      return this.close(CLOSE.tryAgainLater, 'Too many connections are waiting to authenticate; try again later.');
+    }
     this.#authTimer = setTimeout(
       () => this.close(CLOSE.unauthorized, 'No auth frame within the time allowed.'),
       this.#context.options.authTimeoutMs,
