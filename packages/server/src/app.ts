@@ -26,6 +26,7 @@ import type { App, Domain, RateLimitHook, RouteOptions } from './http/context.ts
 import { errorHandler, notFoundHandler, urlErrorHandler } from './http/errors.ts';
 import { BodyBudget, reserveBodyMemory, SMALL_BODY_BYTES } from './http/body-budget.ts';
 import { useJsonBodies } from './http/json-body.ts';
+import { useSecurityHeaders } from './http/security-headers.ts';
 import { PASSWORD_CHANGE_BODY_BYTES } from './http/auth.ts';
 import { keyRoutes } from './http/keys.ts';
 import { messageRoutes } from './http/messages.ts';
@@ -168,18 +169,6 @@ async function authRateLimit(app: App, config: Config): Promise<RateLimitHook> {
     const limit = await check(request);
     if (!limit.isAllowed && limit.isExceeded) throw new TooManyRequests(limit.ttlInSeconds);
   };
-}
-
-/**
- * On every answer: browsers must not guess a type other than the one sent,
- * and nothing may be cached — answers carry tokens, key envelopes and mail.
- */
-function useSecurityHeaders(app: App): void {
-  app.addHook('onRequest', (_request, reply, done) => {
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('cache-control', 'no-store');
-    done();
-  });
 }
 
 /**

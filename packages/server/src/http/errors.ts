@@ -6,6 +6,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../domain/errors.ts';
 import { lingerThenClose } from './linger.ts';
+import { SECURITY_HEADERS } from './security-headers.ts';
 
 interface Reply {
   status: number;
@@ -86,10 +87,10 @@ export function notFoundHandler(_request: FastifyRequest, reply: FastifyReply): 
  * Errors Fastify raises while routing, before any hook runs: a path that is
  * not valid percent-encoding, or a path parameter too long to be a username
  * or an id. Answered like every other error, with the headers every answer
- * carries (app.ts sets them in a hook that has not run yet).
+ * carries (their hook has not run yet).
  */
 export function urlErrorHandler(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
-  reply.header('x-content-type-options', 'nosniff').header('cache-control', 'no-store');
+  reply.headers(SECURITY_HEADERS);
   if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
     reply.code(404).send({ detail: 'Not found: a part of this path is longer than any username or id.' });
   } else if (error.code === 'FST_ERR_BAD_URL') {

@@ -13,13 +13,13 @@
  * curl -N http://127.0.0.1:8000/api/events/?after_id=0 -H "X-Auth-Token: $TOKEN"
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { SECURITY_HEADERS } from '../http/security-headers.ts';
 import { CLOSE, EventStream, type OutgoingEvent, type StreamContext, type StreamSession, type Transport } from './event-stream.ts';
 import type { ConnectionHub, HubConnection } from './hub.ts';
 
 const HEADERS = {
+  ...SECURITY_HEADERS,
   'content-type': 'text/event-stream; charset=utf-8',
-  'cache-control': 'no-store',
-  'x-content-type-options': 'nosniff',
   // nginx: do not buffer this response (docs/realtime.md).
   'x-accel-buffering': 'no',
 };
