@@ -15,7 +15,8 @@ export function nextLink(request: FastifyRequest, changes: Record<string, string
   return `<${url.pathname}${url.search}>; rel="next"`;
 }
 
-const CANONICAL_INTEGER = /^(0|[1-9][0-9]*)$/;
+/** A whole number as its one spelling in digits: no sign, no leading zero, no decimal point or exponent. */
+export const CANONICAL_INTEGER = /^(0|[1-9][0-9]*)$/;
 
 /**
  * A preValidation hook refusing query parameters that the validator would

@@ -2,6 +2,7 @@
  * What both realtime endpoints read from the request: the resume cursor and
  * the refusal of tokens in URLs (they would land in access logs and proxies).
  */
+import { CANONICAL_INTEGER } from '../http/pagination.ts';
 
 /** Query parameters that would carry a token: never accepted, even beside a valid header. */
 const TOKEN_PARAMETER = /token|auth|bearer|session|key/i;
@@ -31,7 +32,7 @@ export function afterIdOfUrl(url: string): number | undefined | null {
 /** A message-id cursor: a non-negative integer (0 = from the beginning), as text or a JSON number; else null. */
 export function parseCursor(value: unknown): number | null {
   if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : null;
-  if (typeof value !== 'string' || !/^(0|[1-9][0-9]{0,15})$/.test(value.trim())) return null;
+  if (typeof value !== 'string' || !CANONICAL_INTEGER.test(value.trim())) return null;
   const n = Number(value.trim());
   return Number.isSafeInteger(n) ? n : null;
 }
