@@ -17,7 +17,7 @@
  * for await (const message of client.inbox()) console.log(message.sender.username, message.text);
  */
 import {
-  deriveLoginSecret, encodeBase64, encryptMessage, exportPrivateKeyPem, generateKeyPair, importPrivateKey, isCommonPassword, openEnvelope, sealPrivateKey,
+  deriveLoginSecret, encodeBase64, encryptMessage, generateKeyPair, importPrivateKey, isCommonPassword, openEnvelope, sealPrivateKey,
   COMMON_PASSWORD_DETAIL, DEFAULT_ITERATIONS, type Envelope, type Message, type PublicKeyEntry, type Session, type User,
 } from '@securechat/protocol';
 import { DecryptionError, InvalidResponseError, NotLoggedInError, UnusablePublicKeyError, ValidationError } from './errors.ts';
@@ -26,6 +26,7 @@ import { asUser, openMessage, type DecryptedMessage, type MailboxMessage } from 
 import { parsePublicKey, publicKeyProblem } from './public-key.ts';
 import { subscribe, type SubscribeOptions, type Subscription } from './subscription.ts';
 import { Transport, type RetryOptions } from './transport.ts';
+import type { UploadProgress } from './upload-progress.ts';
 
 export type Mode = 'e2e' | 'server';
 
@@ -34,6 +35,11 @@ export interface ClientOptions {
   mode?: Mode;
   /** Resume a session: a token from an earlier login, and whose it is. */
   session?: { token: string; user: User };
+  /**
+   * With `session`: private keys kept from that session (`deviceKeys()`), so
+   * the client starts unlocked, e.g. from a browser's IndexedDB.
+   */
+  keys?: Array<[number, CryptoKey]>;
   /** PBKDF2 rounds for envelopes sealed here (default 600,000). */
   kdfIterations?: number;
   /** RSA modulus for keys generated here (default 2048). */
@@ -60,6 +66,23 @@ export interface CheckedPublicKeyEntry extends PublicKeyEntry {
   keyError: string | null;
 }
 
+/** What the server accepts (GET /api/limits/). */
+export interface ServerLimits {
+  /** The largest attachment, in bytes before encryption and base64. */
+  max_attachment_bytes: number;
+}
+
+/** Where a send is: encrypting here, then uploading (`loaded`/`total` in bytes). */
+export interface SendProgress {
+  phase: 'encrypting' | 'uploading';
+  loaded: number;
+  total: number;
+}
+
+export interface SendOptions {
+  onProgress?: (progress: SendProgress) => void;
+}
+
 export interface ListOptions {
   direction?: 'inbox' | 'sent';
   /** Page size (the server clamps it to 200). */
@@ -84,6 +107,7 @@ export class SecureChatClient {
     if (options.session) {
       this.#http.token = options.session.token;
       this.#user = options.session.user;
+      for (const [keyId, key] of options.keys ?? []) this.#keys.add(keyId, key);
     }
   }
 
@@ -101,10 +125,23 @@ export class SecureChatClient {
     return this.#keys.unlocked;
   }
 
+  /**
+   * The private keys in memory, by key version: non-extractable CryptoKeys,
+   * which no script can read back out but a browser can keep in IndexedDB to
+   * resume unlocked (ClientOptions.keys).
+   */
+  deviceKeys(): Array<[number, CryptoKey]> {
+    return this.#keys.entries();
+  }
+
+  async limits(): Promise<ServerLimits> {
+    return (await this.#http.request<ServerLimits>('GET', '/api/limits/')).body;
+  }
+
   // ── accounts ───────────────────────────────────────────────────────────
 
   async register(username: string, password: string): Promise<{ user: User; token: string }> {
-    checkNewPassword(password);
+    await checkNewPassword(password);
     let body: Record<string, unknown> = { username, password };
     let privateKeyPem: string | null = null;
     if (this.mode === 'e2e') {
@@ -184,18 +221,20 @@ export class SecureChatClient {
    */
   async changePassword(oldPassword: string, newPassword: string): Promise<Envelope[]> {
     const user = this.#requireUser();
-    checkNewPassword(newPassword, 'new_password');
+    await checkNewPassword(newPassword, 'new_password');
     if (this.mode === 'server') {
       const { body } = await this.#http.request<Envelope[]>('POST', '/api/auth/password/', { old_password: oldPassword, new_password: newPassword });
       await this.#keys.unlock(body, newPassword);
       return body;
     }
-    await this.#keys.unlock(await this.keys(), oldPassword);
+    // Re-sealed from the envelopes themselves: the keys in memory are non-extractable.
     const envelopes = await Promise.all(
-      this.#keys.entries().map(async ([key_id, key]) => ({
-        key_id,
-        ...(await sealPrivateKey(await exportPrivateKeyPem(key), newPassword, { iterations: this.#kdfIterations })),
-      })),
+      (await this.keys()).map(async (envelope) => {
+        const pem = await openEnvelope(envelope, oldPassword).catch(() => {
+          throw new ValidationError(400, 'Password is incorrect.', { old_password: ['Password is incorrect.'] });
+        });
+        return { key_id: envelope.key_id, ...(await sealPrivateKey(pem, newPassword, { iterations: this.#kdfIterations })) };
+      }),
     );
     const { body } = await this.#http.request<Envelope[]>('POST', '/api/auth/password/', {
       old_password: await deriveLoginSecret(user.username, oldPassword),
@@ -232,26 +271,29 @@ export class SecureChatClient {
    * again (ClientOptions.retry); the server stores it once and answers a
    * repeat with the message it stored.
    */
-  async send(recipient: string, message: OutgoingMessage): Promise<Message> {
+  async send(recipient: string, message: OutgoingMessage, options: SendOptions = {}): Promise<Message> {
     const { text = '', attachment } = message;
+    const total = attachment?.data.byteLength ?? 0;
+    options.onProgress?.({ phase: 'encrypting', loaded: 0, total });
+    const onUploadProgress = options.onProgress && ((loaded: number, all: number) => options.onProgress!({ phase: 'uploading', loaded, total: all }));
     const client_id = globalThis.crypto.randomUUID().toLowerCase();
     const meta = { ...(attachment ? { attachment_name: attachment.name ?? '', attachment_mime: attachment.mime ?? '' } : {}), client_id };
     if (this.mode === 'server') {
       const body = { recipient, message: text, ...(attachment ? { attachment_data: encodeBase64(attachment.data) } : {}), ...meta };
-      return (await this.#http.request<Message>('POST', '/api/messages/send/', body, { idempotent: true })).body;
+      return (await this.#http.request<Message>('POST', '/api/messages/send/', body, { idempotent: true, onUploadProgress })).body;
     }
     try {
       // A refused send (400) stored nothing, so the re-encrypted one below keeps the client_id.
-      return await this.#sendEncrypted(recipient, message, meta);
+      return await this.#sendEncrypted(recipient, message, meta, onUploadProgress);
     } catch (error) {
       // The recipient (or we) rotated between fetching the key and sending: once more with fresh keys.
       const staleKey = error instanceof ValidationError && (error.errors.key_id || error.errors.sender_key_id);
       if (!staleKey) throw error;
-      return this.#sendEncrypted(recipient, message, meta);
+      return this.#sendEncrypted(recipient, message, meta, onUploadProgress);
     }
   }
 
-  async #sendEncrypted(recipient: string, message: OutgoingMessage, meta: object): Promise<Message> {
+  async #sendEncrypted(recipient: string, message: OutgoingMessage, meta: object, onUploadProgress: UploadProgress | undefined): Promise<Message> {
     const [theirs, ours] = await Promise.all([this.publicKey(recipient), this.keys().then((keys) => keys[0])]);
     if (theirs.keyError !== null) {
       throw new UnusablePublicKeyError(theirs.keyError, `${recipient}'s public key is unusable: ${theirs.keyError}. Nothing was sent.`);
@@ -264,7 +306,7 @@ export class SecureChatClient {
       { recipient: await parsePublicKey(theirs.public_key), sender: await parsePublicKey(ours.public_key) },
     );
     const body = { recipient, key_id: theirs.key_id, sender_key_id: ours.key_id, ...fields, ...meta };
-    return (await this.#http.request<Message>('POST', '/api/messages/send/', body, { idempotent: true })).body;
+    return (await this.#http.request<Message>('POST', '/api/messages/send/', body, { idempotent: true, onUploadProgress })).body;
   }
 
   /** Messages as the server sends them (still encrypted), following pages. */
@@ -399,9 +441,9 @@ export class SecureChatClient {
  * The server's password rule, checked here too: in e2e mode the server only
  * sees the login secret, so it cannot check the password itself.
  */
-function checkNewPassword(password: string, field = 'password'): void {
+async function checkNewPassword(password: string, field = 'password'): Promise<void> {
   const length = [...password].length;
-  const problem = length < 8 || length > 1024 ? 'Password must be 8 to 1024 characters.' : isCommonPassword(password) ? COMMON_PASSWORD_DETAIL : null;
+  const problem = length < 8 || length > 1024 ? 'Password must be 8 to 1024 characters.' : (await isCommonPassword(password)) ? COMMON_PASSWORD_DETAIL : null;
   if (problem) throw new ValidationError(400, problem, { [field]: [problem] });
 }
 

@@ -1,11 +1,12 @@
 export {
   SecureChatClient, type Attachment, type CheckedPublicKeyEntry, type ClientOptions, type ListOptions, type Mode, type OutgoingMessage,
+  type SendOptions, type SendProgress, type ServerLimits,
 } from './client.ts';
 export type { DecryptedMessage, MailboxMessage, UnreadableMessage } from './open-message.ts';
 export type {
   LiveMessage, StateChange, SubscribeOptions, Subscription, SubscriptionEvent, SubscriptionState, WebSocketConstructor, WebSocketLike,
 } from './subscription.ts';
-export { parsePublicKey, publicKeyDer, publicKeyProblem } from './public-key.ts';
+export { fingerprint, parsePublicKey, publicKeyDer, publicKeyProblem } from './public-key.ts';
 export type { RetryOptions } from './transport.ts';
 export * from './errors.ts';
 export type { Envelope, Message, PublicKeyEntry, Session, User } from '@securechat/protocol';

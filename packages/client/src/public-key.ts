@@ -78,3 +78,13 @@ const SMALL_PRIMES: bigint[] = [];
 for (let candidate = 3; candidate < 1000; candidate += 2) {
   if (SMALL_PRIMES.every((p) => BigInt(candidate) % p !== 0n)) SMALL_PRIMES.push(BigInt(candidate));
 }
+
+/**
+ * A public key's fingerprint for people to compare: SHA-256 of its SPKI DER,
+ * hex in groups of four (`3f2a 91c0 …`, 16 groups).
+ */
+export async function fingerprint(pem: string): Promise<string> {
+  const digest = new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', toBufferSource(publicKeyDer(pem))));
+  const hex = Array.from(digest, (byte) => byte.toString(16).padStart(2, '0')).join('');
+  return hex.match(/.{4}/g)!.join(' ');
+}

@@ -1,5 +1,6 @@
 /** JSON over fetch: one place for headers, error mapping, Link headers, and retries of idempotent requests. */
 import { apiError, NetworkError, ServerError, TimeoutError } from './errors.ts';
+import { uploadFetch, type UploadProgress } from './upload-progress.ts';
 
 /**
  * Retries of idempotent requests (a send with its client_id, API B10): after
@@ -33,6 +34,8 @@ export interface TransportOptions {
 export interface RequestOptions {
   /** Safe to send more than once (the server recognises a repeat): retried as RetryOptions says. */
   idempotent?: boolean;
+  /** Called as the body goes out (browsers; elsewhere once, when the answer arrives). */
+  onUploadProgress?: UploadProgress;
 }
 
 export interface Response<T> {
@@ -44,6 +47,7 @@ export interface Response<T> {
 export class Transport {
   readonly baseUrl: string;
   readonly #fetch: typeof fetch;
+  readonly #customFetch: boolean;
   readonly #userAgent: string | undefined;
   readonly #retry: Required<Omit<RetryOptions, 'timeoutMs'>> & { timeoutMs: number | null };
   token: string | null = null;
@@ -51,6 +55,7 @@ export class Transport {
   constructor(options: TransportOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.#customFetch = options.fetch !== undefined;
     this.#userAgent = options.userAgent;
     const retry = options.retry ?? {};
     this.#retry = {
@@ -70,12 +75,13 @@ export class Transport {
     if (this.#userAgent) headers['user-agent'] = this.#userAgent;
     // Encoded once: every attempt sends the very same bytes.
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    if (!options.idempotent) return this.#attempt<T>(method, url, headers, payload, null);
+    const fetchFn = this.#fetchFor(options.onUploadProgress, payload?.length ?? 0);
+    if (!options.idempotent) return this.#attempt<T>(fetchFn, method, url, headers, payload, null);
     const policy = this.#retry;
     const timeoutMs = policy.timeoutMs ?? 30_000 + Math.ceil((payload?.length ?? 0) / 65_536) * 1000;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.#attempt<T>(method, url, headers, payload, timeoutMs);
+        return await this.#attempt<T>(fetchFn, method, url, headers, payload, timeoutMs);
       } catch (error) {
         const delay = attempt < policy.attempts ? retryDelay(error, attempt, policy) : null;
         if (delay === null) throw error;
@@ -84,13 +90,26 @@ export class Transport {
     }
   }
 
-  async #attempt<T>(method: string, url: string, headers: Record<string, string>, payload: string | undefined, timeoutMs: number | null): Promise<Response<T>> {
+  /** The configured fetch, or one that reports upload progress when asked to and the platform can. */
+  #fetchFor(onProgress: UploadProgress | undefined, bodyLength: number): typeof fetch {
+    const withProgress = onProgress && !this.#customFetch ? uploadFetch(onProgress) : null;
+    if (withProgress || !onProgress) return withProgress ?? this.#fetch;
+    return async (input, init) => {
+      const res = await this.#fetch(input, init);
+      onProgress(bodyLength, bodyLength);
+      return res;
+    };
+  }
+
+  async #attempt<T>(
+    fetchFn: typeof fetch, method: string, url: string, headers: Record<string, string>, payload: string | undefined, timeoutMs: number | null,
+  ): Promise<Response<T>> {
     // The deadline covers the answer's body too: a server that stalls mid-answer is a timeout as well.
     const signal = timeoutMs === null ? undefined : AbortSignal.timeout(timeoutMs);
     let res: globalThis.Response;
     let text: string;
     try {
-      res = await this.#fetch(url, { method, headers, body: payload, signal });
+      res = await fetchFn(url, { method, headers, body: payload, signal });
       text = await res.text();
     } catch (cause) {
       if (signal?.aborted) throw new TimeoutError(this.baseUrl, timeoutMs!, { cause });

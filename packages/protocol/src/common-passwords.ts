@@ -7,22 +7,25 @@
  * maintained, ~49,000 entries from public breach corpora), matched ignoring
  * case: `Password123` is as guessable as `password123`.
  *
+ * It is imported lazily: ~370 KB that most processes never need, and that a
+ * web bundle (Vite) splits into its own chunk, fetched only when someone
+ * chooses a password.
+ *
  * @example
- * isCommonPassword('Password1'); // true
- * isCommonPassword('correct horse battery'); // false
+ * await isCommonPassword('Password1'); // true
+ * await isCommonPassword('correct horse battery'); // false
  */
-import { dictionary } from '@zxcvbn-ts/language-common';
+let common: Promise<Set<string>> | undefined;
 
-let common: Set<string> | undefined;
-
-/** Built on first use: decompressing the list costs ~50 ms and a few MiB that most processes never need. */
-function commonPasswords(): Set<string> {
-  common ??= new Set(dictionary['passwords-common']!.map((password) => String(password).toLowerCase()));
+function commonPasswords(): Promise<Set<string>> {
+  common ??= import('@zxcvbn-ts/language-common').then(
+    ({ dictionary }) => new Set(dictionary['passwords-common']!.map((password) => String(password).toLowerCase())),
+  );
   return common;
 }
 
-export function isCommonPassword(password: string): boolean {
-  return commonPasswords().has(password.toLowerCase());
+export async function isCommonPassword(password: string): Promise<boolean> {
+  return (await commonPasswords()).has(password.toLowerCase());
 }
 
 /** The sentence shown when a password is refused for being common. */

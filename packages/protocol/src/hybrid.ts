@@ -19,11 +19,15 @@ export function importPublicKey(publicKeyPem: string): Promise<CryptoKey> {
   return subtle.importKey('spki', toBufferSource(pemToDer(publicKeyPem, 'PUBLIC KEY')), RSA_OAEP, true, ['encrypt']);
 }
 
-export function importPrivateKey(privateKeyPem: string): Promise<CryptoKey> {
-  return subtle.importKey('pkcs8', toBufferSource(pemToDer(privateKeyPem, 'PRIVATE KEY')), RSA_OAEP, true, ['decrypt']);
+/**
+ * Non-extractable unless asked: a key held this way cannot be read back out by
+ * any script, and a browser can still keep it in IndexedDB (structured clone).
+ */
+export function importPrivateKey(privateKeyPem: string, { extractable = false } = {}): Promise<CryptoKey> {
+  return subtle.importKey('pkcs8', toBufferSource(pemToDer(privateKeyPem, 'PRIVATE KEY')), RSA_OAEP, extractable, ['decrypt']);
 }
 
-/** The PKCS#8 PEM of an (extractable) private key, e.g. to re-seal it under a new password. */
+/** The PKCS#8 PEM of a private key imported with `extractable: true`. */
 export async function exportPrivateKeyPem(privateKey: CryptoKey): Promise<string> {
   return derToPem(new Uint8Array(await subtle.exportKey('pkcs8', privateKey)), 'PRIVATE KEY');
 }

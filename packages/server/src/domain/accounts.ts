@@ -51,12 +51,12 @@ export class Accounts {
     this.#keyring = keyring;
     this.#sessions = sessions;
     this.#config = config;
-    isCommonPassword(''); // builds the list now (~10 ms) rather than during the first registration
+    void isCommonPassword(''); // loads the list now (~10 ms) rather than during the first registration
   }
 
   /** With `clientKey` (end-to-end) the server stores that key pair and never holds a private key. */
   async register({ username, password, userAgent }: Credentials, clientKey: ClientKeyPair | null = null): Promise<AuthResult> {
-    refuseCommon('password', password);
+    await refuseCommon('password', password);
     // Checked first so a taken name costs no key generation; the unique index
     // still decides between two registrations racing for the same name.
     if (await this.#store.users.findByUsername(username)) throw ValidationError.field('username', USERNAME_TAKEN);
@@ -100,7 +100,7 @@ export class Accounts {
    * the caller's other sessions. Returns every envelope, newest first.
    */
   async changePassword(auth: Authenticated, change: PasswordChange): Promise<EnvelopeView[]> {
-    refuseCommon('new_password', change.new_password);
+    await refuseCommon('new_password', change.new_password);
     await this.#checkPassword(auth.user, change.old_password, 'old_password');
     const keys = await this.#store.users.keys(auth.user.id);
     const envelopes = change.envelopes ? this.#clientEnvelopes(keys, change.envelopes) : await this.#resealOnServer(keys, change);
@@ -158,6 +158,6 @@ export class Accounts {
 }
 
 /** Checked before any hashing or key work. An end-to-end client's login secret is never in the list: its SDK checks the raw password. */
-function refuseCommon(field: string, password: string): void {
-  if (isCommonPassword(password)) throw ValidationError.field(field, COMMON_PASSWORD_DETAIL);
+async function refuseCommon(field: string, password: string): Promise<void> {
+  if (await isCommonPassword(password)) throw ValidationError.field(field, COMMON_PASSWORD_DETAIL);
 }
