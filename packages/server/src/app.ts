@@ -34,6 +34,7 @@ import { opsRoutes } from './http/ops.ts';
 import { lazyChildLoggerFactory } from './http/request-logger.ts';
 import { sharedSchemas } from './http/schemas.ts';
 import { userRoutes } from './http/users.ts';
+import { webApp } from './http/web-app.ts';
 import type { Store } from './store/index.ts';
 import { LocalFanOut, type FanOut } from './realtime/fan-out.ts';
 import { realtimeOptions, realtimeRoutes, type RealtimeOptions } from './realtime/index.ts';
@@ -147,6 +148,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     domain: buildDomain(deps.store, config),
     authRateLimit: await authRateLimit(app, config),
     largeBodies: { reserveMemory: reserveBodyMemory(budget), sendBodyBytes, passwordChangeBodyBytes: PASSWORD_CHANGE_BODY_BYTES },
+    limits: { maxAttachmentBytes: config.maxAttachmentBytes },
   };
   await app.register(opsRoutes, options);
   await app.register(authRoutes, options);
@@ -154,6 +156,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(keyRoutes, options);
   await app.register(messageRoutes, options);
   await app.register(realtimeRoutes, { ...options, realtime: realtimeOptions(config, deps.realtime) });
+  if (config.webRoot) await app.register(webApp, { root: config.webRoot });
   return app;
 }
 

@@ -6,6 +6,8 @@
  * const config = loadConfig({ PORT: '9000', DATABASE_URL: 'sqlite::memory:' });
  */
 
+import { fileURLToPath } from 'node:url';
+
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const RSA_SIZES = [2048, 3072, 4096] as const;
@@ -36,7 +38,12 @@ export interface Config {
   readonly realtimeMaxConnectionsPerUser: number;
   /** Bytes queued for a realtime reader that does not keep up before its connection is closed (4408). */
   readonly realtimeMaxQueuedBytes: number;
+  /** The built web client served at `/`, or null when `WEB_ROOT=off`. */
+  readonly webRoot: string | null;
 }
+
+/** packages/web/dist, the same from src/ and from the compiled dist/. */
+const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../web/dist/', import.meta.url));
 
 export const MIN_KDF_ITERATIONS = 100_000;
 
@@ -86,6 +93,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!['true', 'false', '1', '0'].includes(trustProxyRaw)) problems.push(`TRUST_PROXY must be true or false (got "${env.TRUST_PROXY}")`);
   const trustProxy = trustProxyRaw === 'true' || trustProxyRaw === '1';
 
+  const webRootRaw = env.WEB_ROOT?.trim() || DEFAULT_WEB_ROOT;
+  const webRoot = webRootRaw.toLowerCase() === 'off' ? null : webRootRaw;
+
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     port,
@@ -103,5 +113,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     largeBodyMemoryBytes,
     realtimeMaxConnectionsPerUser,
     realtimeMaxQueuedBytes,
+    webRoot,
   });
 }

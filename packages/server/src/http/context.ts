@@ -38,6 +38,8 @@ export interface RouteOptions {
   /** Applied to login, register and rotate; a no-op when limits are off. */
   authRateLimit: RateLimitHook;
   largeBodies: LargeBodyOptions;
+  /** Limits clients may ask about (GET /api/limits/). */
+  limits: { maxAttachmentBytes: number };
 }
 
 declare module 'fastify' {

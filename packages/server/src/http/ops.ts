@@ -4,8 +4,17 @@ import { AppError } from '../domain/errors.ts';
 import type { App, RouteOptions } from './context.ts';
 import { errorResponses } from './schemas.ts';
 
-export async function opsRoutes(app: App, { domain }: RouteOptions): Promise<void> {
+export async function opsRoutes(app: App, { domain, limits }: RouteOptions): Promise<void> {
   const Status = Type.Object({ status: Type.String() });
+
+  app.get('/api/limits/', {
+    schema: {
+      tags: ['ops'],
+      summary: 'What this server accepts, so a client can refuse a file before encrypting and uploading it',
+      response: { 200: Type.Object({ max_attachment_bytes: Type.Integer({ description: 'Largest attachment, in bytes before encryption and base64' }) }) },
+    },
+    handler: async () => ({ max_attachment_bytes: limits.maxAttachmentBytes }),
+  });
 
   app.get('/healthz', {
     schema: { tags: ['ops'], summary: 'Liveness: the process answers', response: { 200: Status } },
