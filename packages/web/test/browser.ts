@@ -9,38 +9,16 @@
  * Nothing here bypasses the CSP: axe-core is evaluated through the DevTools
  * protocol (page.evaluate), which the page's CSP does not govern.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Locator, type Page } from 'playwright-core';
 import { startLiveServer, type LiveServer } from '../../server/test/realtime-helpers.ts';
+import { CHROMIUM_PATH } from './skip.ts';
 
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-export const DIST_INDEX = fileURLToPath(new URL('../dist/index.html', import.meta.url));
+export { CHROMIUM_PATH, DIST_INDEX, skipBanner, skipBrowser, skipReason } from './skip.ts';
 export const SCREENSHOT_DIR = fileURLToPath(new URL('../../../docs/screenshots/', import.meta.url));
 export const SCREENSHOTS = process.env.SCREENSHOTS === '1';
-
-/** Why the browser tests cannot run here, or null when they can. */
-function whySkip(): string | null {
-  if (!existsSync(CHROMIUM_PATH)) {
-    return (
-      `Chromium not found at ${CHROMIUM_PATH}.\n` +
-      'Install it with `sudo apt-get install -y chromium` (Debian/Ubuntu), or set CHROMIUM_PATH to a Chromium binary, and run npm test again.'
-    );
-  }
-  if (!existsSync(DIST_INDEX)) {
-    return `The web app is not built: ${DIST_INDEX} is missing.\nRun \`npm run build\` (or \`npm run build -w @securechat/web\`) and run npm test again.`;
-  }
-  return null;
-}
-
-export const skipReason = whySkip();
-if (skipReason) {
-  const bar = '!'.repeat(78);
-  const banner = `\n${bar}\n!! BROWSER TESTS SKIPPED: ${skipReason.replace(/\n/g, '\n!! ')}\n${bar}\n\n`;
-  process.stderr.write(banner);
-}
-export const skipBrowser = skipReason !== null;
 
 const LAUNCH_ARGS = [
   '--headless',
