@@ -187,11 +187,19 @@ export async function unlock(p: WatchedPage, password: string): Promise<void> {
 
 /** Finds `username` with "Search people" and opens the conversation with them. */
 export async function openConversationBySearch(p: WatchedPage, username: string): Promise<Locator> {
+  const result = await searchPeople(p, username);
+  await result.button.click();
+  return thread(p.page, username);
+}
+
+/** Types `username` into "Search people"; the result for exactly that name, and the key fingerprint it shows. */
+export async function searchPeople(p: WatchedPage, username: string): Promise<{ button: Locator; fingerprint: string }> {
   const nav = chatReady(p.page);
   await nav.getByLabel('Search people').fill(username);
-  const result = nav.getByRole('button', { name: startsWith(username) }).filter({ hasText: 'Key fingerprint' }).first();
-  await result.click();
-  return thread(p.page, username);
+  const button = nav.getByRole('button', { name: username, exact: true });
+  const item = nav.getByRole('listitem').filter({ has: button }).filter({ hasText: /Key fingerprint: [0-9a-f]{4}/ });
+  const text = await item.innerText(WAIT);
+  return { button, fingerprint: /Key fingerprint: ([0-9a-f ]+)/.exec(text)![1]!.trim() };
 }
 
 /** Opens an existing conversation from the list. */
