@@ -15,6 +15,7 @@ describe('loadConfig', () => {
       rateLimitAuthPerMin: 20,
       logLevel: 'info',
       trustProxy: false,
+      webRoot: expect.stringMatching(/packages\/web\/dist\/$/),
       pageAttachmentBytes: 16 * 1024 * 1024,
       largeBodyMemoryBytes: 96 * 1024 * 1024,
       realtimeMaxConnectionsPerUser: 20,

@@ -53,6 +53,12 @@ describe('/healthz and /readyz', () => {
   );
 });
 
+/** GET/HEAD outside /api, /healthz, /readyz and /assets answered with the web client's page. */
+function isWebPage(method: string, url: string, res: { statusCode: number; headers: Record<string, unknown> }): boolean {
+  const pagePath = !/^\/(api(\/|$)|healthz|readyz|assets\/)/.test(url);
+  return (method === 'GET' || method === 'HEAD') && pagePath && res.statusCode === 200 && String(res.headers['content-type']).startsWith('text/html');
+}
+
 describe('unknown paths and methods', () => {
   const numRuns = runs(80);
   it(
@@ -83,6 +89,8 @@ describe('unknown paths and methods', () => {
           if (url.startsWith('/api/docs') || url.startsWith('/api/openapi.json')) return;
           // Dot segments are resolved before routing (/api/auth/../users is /api/users): only the answer's shape is checked.
           if (/(^|\/)(\.|%2e){1,2}(\/|$)/i.test(url)) return;
+          // Any other page path is the web client's (when it is built): its index.html, never an API answer.
+          if (isWebPage(method, url, res)) return;
           if (res.statusCode < 400) fail(`an unknown path answered ${res.statusCode}`, input, res);
           if (method !== 'HEAD' && !/%(?![0-9A-Fa-f]{2})|%ED%A0|%C0|x{120}/.test(url)) expectStatus(res, 404, input, 'an unknown path or method');
         }),

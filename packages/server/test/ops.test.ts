@@ -33,7 +33,7 @@ describe('operations endpoints', () => {
     expect(Object.keys(doc.paths).sort()).toEqual(
       [
         '/api/auth/login/', '/api/auth/logout-all/', '/api/auth/logout/', '/api/auth/password/', '/api/auth/register/', '/api/auth/sessions/',
-        '/api/auth/sessions/{id}/', '/api/keys/', '/api/keys/rotate/', '/api/messages/', '/api/messages/send/',
+        '/api/auth/sessions/{id}/', '/api/keys/', '/api/keys/rotate/', '/api/limits/', '/api/messages/', '/api/messages/send/',
         '/api/messages/{id}/', '/api/users/', '/api/users/{username}/public-key/', '/healthz', '/readyz',
         '/api/events/', '/api/ws/',
       ].sort(),
