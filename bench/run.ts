@@ -1,6 +1,7 @@
 /**
- * `npm run bench [-- --quick]`: starts the real server (temporary SQLite file,
- * rate limits off) and the floor server, then drives each scenario with
+ * `npm run bench [-- --quick]`: builds, then starts the real server as npm
+ * start runs it (compiled, packages/server/dist/main.js; temporary SQLite
+ * file, rate limits off) and the floor server, then drives each scenario with
  * autocannon from its own process and prints one table; then runs the attack
  * scenarios (bench/attacks.ts, each on a fresh server) and the realtime
  * scenarios (bench/realtime.ts, likewise) and prints theirs.
@@ -17,7 +18,7 @@ import { renderAttacks, type AttackResult } from './lib/attack-report.ts';
 import { startHealthProbe } from './lib/health.ts';
 import { measurePrimitives } from './lib/primitives.ts';
 import { runRealtime } from './realtime.ts';
-import { cpuMs, rssBytes, runLoad, startService, type Service } from './lib/processes.ts';
+import { cpuMs, rssBytes, runLoad, SERVER_MAIN, startService, type Service } from './lib/processes.ts';
 import { renderTable, saveResults, writeSummary, type Row } from './lib/report.ts';
 import type { LoadResult, LoadSpec } from './lib/types.ts';
 
@@ -63,7 +64,7 @@ async function main() {
 
   const floor = await startService('bench/floor-server.ts', {});
   let sendTextRps: number | undefined;
-  const server = await startService('packages/server/src/main.ts', {
+  const server = await startService(SERVER_MAIN, {
     DATABASE_URL: `sqlite:${dbFile}`,
     RATE_LIMIT_AUTH_PER_MIN: '0',
     KDF_ITERATIONS: String(KDF_ITERATIONS),

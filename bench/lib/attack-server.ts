@@ -1,5 +1,5 @@
 /**
- * One fresh real server per attack (packages/server/src/main.ts on its own
+ * One fresh real server per attack (packages/server/dist/main.js on its own
  * temporary SQLite file, rate limits off unless asked), and `measureAttack`:
  * the server's resident memory sampled every 50 ms and /healthz probed from
  * another process while an attack runs.
@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startHealthProbe, type HealthStats } from './health.ts';
-import { rssBytes, startService } from './processes.ts';
+import { rssBytes, SERVER_MAIN, startService } from './processes.ts';
 
 const SAMPLE_EVERY_MS = 50;
 /** Safety valve on a shared machine: a server past this is killed and the attack reported as such. */
@@ -31,7 +31,7 @@ export async function startAttackServer(env: Record<string, string> = {}, { fdLi
   const dbFile = join(dir, 'attack.db');
   let service;
   try {
-    service = await startService('packages/server/src/main.ts', {
+    service = await startService(SERVER_MAIN, {
       DATABASE_URL: `sqlite:${dbFile}`,
       RATE_LIMIT_AUTH_PER_MIN: '0',
       LOG_LEVEL: 'warn',

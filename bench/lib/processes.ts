@@ -1,12 +1,15 @@
 /** Child processes for the benchmark, and what /proc says about them. */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LoadResult, LoadSpec } from './types.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLOCK_TICKS_PER_SECOND = 100; // Linux USER_HZ
+/** The server as npm start runs it: compiled by npm run build (npm run bench builds first). */
+export const SERVER_MAIN = 'packages/server/dist/main.js';
 
 export interface Service {
   url: string;
@@ -31,12 +34,14 @@ export function fileLimits(): { soft: number; hard: number } {
 }
 
 /**
- * `node --import tsx <script>`, with its open-file limit raised to
- * `fdLimit` (through `sh -c 'ulimit -n'`, then exec: the pid stays node's)
- * when this process's soft limit is lower. Fails if the hard limit is.
+ * `node <script>` (`node --import tsx <script>` for a .ts one: the bench's
+ * own tools), with its open-file limit raised to `fdLimit` (through
+ * `sh -c 'ulimit -n'`, then exec: the pid stays node's) when this process's
+ * soft limit is lower. Fails if the hard limit is.
  */
 export function spawnNode(script: string, args: string[], options: { env?: NodeJS.ProcessEnv; stdio: StdioOptions; fdLimit?: number }): ChildProcess {
-  const node = [process.execPath, '--import', 'tsx', script, ...args];
+  if (!existsSync(join(ROOT, script))) throw new Error(`${script} does not exist${script.includes('/dist/') ? ': run npm run build' : ''}`);
+  const node = [process.execPath, ...(script.endsWith('.ts') ? ['--import', 'tsx'] : []), script, ...args];
   const { env = process.env, stdio, fdLimit } = options;
   if (fdLimit === undefined || fileLimits().soft >= fdLimit) return spawn(node[0]!, node.slice(1), { cwd: ROOT, env, stdio });
   const { hard } = fileLimits();
@@ -45,7 +50,7 @@ export function spawnNode(script: string, args: string[], options: { env?: NodeJ
 }
 
 /**
- * Starts `node --import tsx <script>` on a free port and waits until it
+ * Starts `<script>` (see spawnNode) on a free port and waits until it
  * answers HTTP (the server may log nothing at LOG_LEVEL=warn).
  */
 export async function startService(script: string, env: Record<string, string>, { fdLimit }: { fdLimit?: number } = {}): Promise<Service> {

@@ -1,6 +1,3 @@
 #!/usr/bin/env node
-// The `securechat` command: runs the TypeScript CLI through tsx's loader.
-import { register } from 'tsx/esm/api';
-
-register();
-await import('../src/cli/main.ts');
+// The `securechat` command: the compiled CLI (npm run build, which npm ci runs, makes dist/).
+import '../dist/cli/main.js';

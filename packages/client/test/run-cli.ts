@@ -1,6 +1,7 @@
-/** Runs the real `securechat` executable as a child process, for CLI tests. */
+/** Runs the real `securechat` executable (bin/securechat.js, which runs the compiled dist/cli/main.js) as a child process, for CLI tests. */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { assertBuilt } from '../../server/test/compiled.ts';
 
 const BIN = fileURLToPath(new URL('../bin/securechat.js', import.meta.url));
 
@@ -11,6 +12,7 @@ export interface Run {
 }
 
 export function runCli(args: string[], stdin: string, env: Record<string, string>): Promise<Run> {
+  assertBuilt('protocol', 'client');
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } });
     let stdout = '';
@@ -35,6 +37,7 @@ export interface RunningCli {
 
 /** Starts the `securechat` executable and leaves it running (for `watch`); stdin gets `stdin`, then is closed. */
 export function startCli(args: string[], stdin: string, env: Record<string, string>): RunningCli {
+  assertBuilt('protocol', 'client');
   const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } });
   let stdout = '';
   let stderr = '';

@@ -1,8 +1,9 @@
-/** Runs the real server (`src/main.ts`) as a child process, as `npm start` does. */
+/** Runs the real server, compiled (`dist/main.js`), as a child process, as `npm start` does. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { assertBuilt } from './compiled.ts';
 
-const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
 export interface ServerProcess {
   url: string;
@@ -13,7 +14,8 @@ export interface ServerProcess {
 }
 
 export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+  assertBuilt('protocol', 'server');
+  const child = spawn(process.execPath, [MAIN], {
     env: { ...process.env, PORT: '0', KDF_ITERATIONS: '100000', RATE_LIMIT_AUTH_PER_MIN: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

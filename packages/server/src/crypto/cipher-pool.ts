@@ -67,7 +67,12 @@ interface Task {
   reject(error: Error): void;
 }
 
-const THREAD_URL = new URL('./cipher-thread.mjs', import.meta.url);
+/**
+ * Compiled (dist/, what npm start runs), a thread runs cipher-worker.js
+ * itself. From the TypeScript sources (vitest, tsx) it starts at
+ * cipher-thread.mjs, which first registers tsx in the thread.
+ */
+const THREAD_URL = import.meta.url.endsWith('.ts') ? new URL('./cipher-thread.mjs', import.meta.url) : new URL('./cipher-worker.js', import.meta.url);
 const POOL_SIZE = Math.max(1, availableParallelism() - 1);
 const ON_POOL_BELOW_BYTES = 1024 * 1024;
 
