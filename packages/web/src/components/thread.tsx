@@ -1,0 +1,145 @@
+/**
+ * One conversation: its messages in a scrolling log that loads older pages
+ * when scrolled to the top, the other person's key fingerprint, and the
+ * composer. A file dropped anywhere on the thread is attached.
+ */
+import type { User } from '@securechat/client';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { formatBytes } from '../format.ts';
+import type { ChatStore } from '../state/conversations.ts';
+import { Composer } from './composer.tsx';
+import { KeyFingerprint } from './key-fingerprint.tsx';
+import { MessageItem } from './message-item.tsx';
+
+/** How close to the top (px) counts as "scrolled to the top". */
+const LOAD_OLDER_THRESHOLD = 80;
+const NEAR_BOTTOM = 120;
+
+export function Thread({ chat, peer, onBack }: { chat: ChatStore; peer: User; onBack: () => void }) {
+  const messages = chat.active.value?.messages ?? [];
+  const history = chat.history.value;
+  const loading = chat.loading.value;
+  const isSelf = peer.id === chat.me.id;
+  const [file, setFile] = useState<File | null>(null);
+  const [fileProblem, setFileProblem] = useState<string | null>(null);
+  const [dragging, setDragging] = useState(false);
+  const log = useRef<HTMLDivElement>(null);
+  const seen = useRef({ firstId: 0, lastId: 0, scrollHeight: 0, scrollTop: 0, nearBottom: true });
+
+  function chooseFile(chosen: File | null) {
+    const limit = chat.maxAttachmentBytes.value;
+    if (chosen && chosen.size > limit) {
+      setFile(null);
+      setFileProblem(
+        `“${chosen.name}” is ${formatBytes(chosen.size)}, more than the ${formatBytes(limit)} this server accepts, so it was not attached. Choose a smaller file.`,
+      );
+      return;
+    }
+    setFile(chosen);
+    setFileProblem(null);
+  }
+
+  // Keep the reading position: at the bottom for new messages, in place when older ones arrive above.
+  useLayoutEffect(() => {
+    const element = log.current;
+    if (!element) return;
+    const before = seen.current;
+    const firstId = messages[0]?.id ?? 0;
+    const last = messages.at(-1);
+    const lastId = last?.id ?? 0;
+    if (before.lastId === 0) element.scrollTop = element.scrollHeight;
+    else if (firstId < before.firstId && lastId === before.lastId) element.scrollTop = before.scrollTop + (element.scrollHeight - before.scrollHeight);
+    else if (lastId > before.lastId && (before.nearBottom || last?.sender.id === chat.me.id)) element.scrollTop = element.scrollHeight;
+    seen.current = { firstId, lastId, scrollHeight: element.scrollHeight, scrollTop: element.scrollTop, nearBottom: isNearBottom(element) };
+  }, [messages]);
+
+  // A short thread does not scroll, so nothing would ever ask for older messages: ask now.
+  useEffect(() => {
+    const element = log.current;
+    if (element && !loading && history === 'idle' && element.scrollHeight <= element.clientHeight + LOAD_OLDER_THRESHOLD) void chat.loadOlder(peer.id);
+  }, [messages, loading]);
+
+  function onScroll() {
+    const element = log.current;
+    if (!element) return;
+    seen.current = { ...seen.current, scrollTop: element.scrollTop, scrollHeight: element.scrollHeight, nearBottom: isNearBottom(element) };
+    if (element.scrollTop < LOAD_OLDER_THRESHOLD && !loading && chat.history.value === 'idle') void chat.loadOlder(peer.id);
+  }
+
+  return (
+    <section
+      class={`thread${dragging ? ' thread--dragging' : ''}`}
+      onDragOver={(event) => {
+        if (!event.dataTransfer?.types.includes('Files')) return;
+        event.preventDefault();
+        event.dataTransfer.dropEffect = 'copy';
+        setDragging(true);
+      }}
+      onDragLeave={(event) => {
+        if (!event.currentTarget.contains(event.relatedTarget as Node | null)) setDragging(false);
+      }}
+      onDrop={(event) => {
+        event.preventDefault();
+        setDragging(false);
+        const dropped = event.dataTransfer?.files[0];
+        if (dropped) chooseFile(dropped);
+      }}
+    >
+      <header class="thread__header">
+        <button type="button" class="secondary thread__back" onClick={onBack}>
+          All conversations
+        </button>
+        <div class="thread__title">
+          <h2>
+            <bdi>{peer.username}</bdi>
+          </h2>
+          {isSelf && <p class="quiet">Notes to yourself, encrypted like any message.</p>}
+          <PeerFingerprint chat={chat} peer={peer} />
+        </div>
+      </header>
+      <div ref={log} class="thread__log" role="log" aria-label={`Messages with ${peer.username}`} tabIndex={0} onScroll={onScroll} onLoadCapture={() => {
+        const element = log.current;
+        if (element && seen.current.nearBottom) element.scrollTop = element.scrollHeight;
+      }}>
+        {history === 'loading' && <p class="thread__history quiet">Loading older messages…</p>}
+        {history === 'done' && messages.length > 0 && (
+          <p class="thread__history quiet">
+            This is the beginning of your conversation{isSelf ? '' : ' with '}
+            {isSelf ? '' : <bdi>{peer.username}</bdi>}.
+          </p>
+        )}
+        {messages.length === 0 && !loading && history !== 'loading' && <p class="thread__empty quiet">No messages yet. Say hello!</p>}
+        {messages.map((message) => (
+          <MessageItem key={message.id} message={message} mine={message.sender.id === chat.me.id} />
+        ))}
+      </div>
+      {dragging && (
+        <p class="thread__drop-hint" aria-hidden="true">
+          Drop the file to attach it
+        </p>
+      )}
+      <Composer chat={chat} peer={peer} file={file} onFile={chooseFile} fileProblem={fileProblem} />
+    </section>
+  );
+}
+
+function PeerFingerprint({ chat, peer }: { chat: ChatStore; peer: User }) {
+  const [publicKey, setPublicKey] = useState<string | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+  useEffect(() => {
+    let current = true;
+    chat.client.publicKey(peer.username).then(
+      (entry) => current && (entry.keyError === null ? setPublicKey(entry.public_key) : setProblem(`this person's key is unusable (${entry.keyError})`)),
+      () => current && setProblem('it could not be loaded'),
+    );
+    return () => {
+      current = false;
+    };
+  }, [peer.id]);
+  if (publicKey) return <KeyFingerprint publicKey={publicKey} />;
+  return <p class="fingerprint">Key fingerprint: {problem ? `unavailable, ${problem}` : 'loading…'}</p>;
+}
+
+function isNearBottom(element: HTMLElement): boolean {
+  return element.scrollHeight - element.scrollTop - element.clientHeight < NEAR_BOTTOM;
+}

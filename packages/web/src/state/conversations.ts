@@ -1,0 +1,356 @@
+/**
+ * The unlocked chat: conversations built from the inbox and sent mailboxes
+ * (the API has no per-conversation endpoint), grouped by the other person (a
+ * message to oneself is a conversation of its own), kept up to date by the
+ * SDK's live subscription, with unread counts from per-user read markers.
+ */
+import { batch, computed, effect, signal, type Signal } from '@preact/signals';
+import type { Attachment, LiveMessage, MailboxMessage, SecureChatClient, SendProgress, Subscription, User } from '@securechat/client';
+import { errorSentence, isSessionEnded } from '../error-text.ts';
+import { loadReadMarkers, saveReadMarkers } from '../tab-storage.ts';
+
+export interface ChatAttachment {
+  name: string;
+  mime: string;
+  /** The decrypted bytes, when they came with the message (mailbox pages, own sends). */
+  data: Uint8Array | null;
+  /** Fetches and decrypts them otherwise (live messages carry no attachment bytes). */
+  fetch: (() => Promise<Required<Attachment> | null>) | null;
+}
+
+export interface ChatMessage {
+  id: number;
+  sender: User;
+  recipient: User;
+  sentAt: string;
+  /** Null when the message cannot be read; `unreadableReason` says why. */
+  text: string | null;
+  unreadableReason: string | null;
+  attachment: ChatAttachment | null;
+}
+
+export interface Conversation {
+  peer: User;
+  /** Oldest first. */
+  messages: ChatMessage[];
+}
+
+export interface ConversationSummary {
+  peer: User;
+  last: ChatMessage | null;
+  unread: number;
+}
+
+export type LiveState = 'connecting' | 'live' | 'reconnecting' | 'closed';
+export type HistoryState = 'idle' | 'loading' | 'done';
+
+/** Until the server says otherwise (GET /api/limits/): its default. */
+const DEFAULT_MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024;
+const PAGE_SIZE = 50;
+/** Pages of each mailbox fetched at most for one "load older" in one thread. */
+const OLDER_PAGES_PER_REQUEST = 8;
+
+interface MailboxHistory {
+  /** Smallest id loaded from this mailbox; the next older page comes before it. */
+  oldestId: number | null;
+  done: boolean;
+}
+
+export class ChatStore {
+  readonly me: User;
+  readonly conversations = signal<ReadonlyMap<number, Conversation>>(new Map());
+  readonly activePeerId = signal<number | null>(null);
+  readonly liveState = signal<LiveState>('connecting');
+  readonly loading = signal(true);
+  readonly loadError = signal<string | null>(null);
+  readonly history = signal<HistoryState>('idle');
+  /** A calm sentence for the header (e.g. keys changed elsewhere). */
+  readonly notice = signal<string | null>(null);
+  readonly maxAttachmentBytes = signal(DEFAULT_MAX_ATTACHMENT_BYTES);
+  readonly readMarkers: Signal<Record<number, number>>;
+  readonly pageVisible = signal(typeof document === 'undefined' || document.visibilityState === 'visible');
+
+  readonly summaries = computed<ConversationSummary[]>(() => {
+    const active = this.activePeerId.value;
+    const markers = this.readMarkers.value;
+    return [...this.conversations.value.values()]
+      .filter((conversation) => conversation.messages.length > 0 || conversation.peer.id === active)
+      .map((conversation) => ({
+        peer: conversation.peer,
+        last: conversation.messages.at(-1) ?? null,
+        unread: this.#unread(conversation, markers[conversation.peer.id] ?? 0),
+      }))
+      .sort((a, b) => (b.last?.id ?? Infinity) - (a.last?.id ?? Infinity));
+  });
+
+  readonly totalUnread = computed(() => this.summaries.value.reduce((sum, summary) => sum + summary.unread, 0));
+
+  readonly active = computed<Conversation | null>(() => {
+    const id = this.activePeerId.value;
+    return id === null ? null : (this.conversations.value.get(id) ?? null);
+  });
+
+  readonly #client: SecureChatClient;
+  readonly #onSessionEnded: () => void;
+  readonly #history: Record<'inbox' | 'sent', MailboxHistory> = { inbox: { oldestId: null, done: false }, sent: { oldestId: null, done: false } };
+  readonly #disposers: Array<() => void> = [];
+  #subscription: Subscription | null = null;
+  #stopped = false;
+
+  constructor(client: SecureChatClient, options: { onSessionEnded: () => void }) {
+    if (!client.user) throw new Error('The chat needs a signed-in client.');
+    this.#client = client;
+    this.me = client.user;
+    this.#onSessionEnded = options.onSessionEnded;
+    this.readMarkers = signal(loadReadMarkers(this.me.id));
+    this.#disposers.push(effect(() => this.#markActiveRead()));
+    if (typeof document !== 'undefined') {
+      const onVisibility = () => (this.pageVisible.value = document.visibilityState === 'visible');
+      document.addEventListener('visibilitychange', onVisibility);
+      this.#disposers.push(() => document.removeEventListener('visibilitychange', onVisibility));
+    }
+  }
+
+  get client(): SecureChatClient {
+    return this.#client;
+  }
+
+  /** Loads recent history, then goes live from there. Safe to call again after a failure. */
+  async start(): Promise<void> {
+    this.loading.value = true;
+    this.loadError.value = null;
+    void this.#loadLimits();
+    try {
+      const [inbox, sent] = await Promise.all([this.#loadPage('inbox'), this.#loadPage('sent')]);
+      if (this.#stopped) return;
+      this.#add([...inbox, ...sent]);
+      this.#subscribe(resumeAfter(inbox, sent));
+    } catch (error) {
+      this.#failed(error, this.loadError);
+    } finally {
+      this.loading.value = false;
+    }
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#subscription?.close();
+    this.#subscription = null;
+    for (const dispose of this.#disposers.splice(0)) dispose();
+    batch(() => {
+      this.conversations.value = new Map();
+      this.activePeerId.value = null;
+    });
+  }
+
+  openConversation(peer: User | null): void {
+    if (peer && !this.conversations.value.has(peer.id)) {
+      const next = new Map(this.conversations.value);
+      next.set(peer.id, { peer, messages: [] });
+      this.conversations.value = next;
+    }
+    this.activePeerId.value = peer?.id ?? null;
+  }
+
+  /**
+   * Older messages for one conversation: pages further back through both
+   * mailboxes until that conversation gained a message or history ends.
+   */
+  async loadOlder(peerId: number): Promise<void> {
+    if (this.history.value !== 'idle' || this.loading.value) return;
+    this.history.value = 'loading';
+    try {
+      const count = () => this.conversations.value.get(peerId)?.messages.length ?? 0;
+      const before = count();
+      for (let round = 0; round < OLDER_PAGES_PER_REQUEST && count() === before && !this.#historyDone(); round++) {
+        const pages = await Promise.all([this.#loadPage('inbox'), this.#loadPage('sent')]);
+        if (this.#stopped) return;
+        this.#add(pages.flat());
+      }
+      this.history.value = this.#historyDone() ? 'done' : 'idle';
+    } catch (error) {
+      this.history.value = 'idle';
+      this.#failed(error, this.notice);
+    }
+  }
+
+  /** Encrypts (in e2e mode) and sends; the message joins its conversation once the server stored it. */
+  async send(peer: User, text: string, file: File | null, onProgress: (progress: SendProgress) => void): Promise<void> {
+    const attachment = file ? { data: new Uint8Array(await file.arrayBuffer()), name: file.name, mime: file.type } : undefined;
+    try {
+      const stored = await this.#client.send(peer.username, { text, ...(attachment ? { attachment } : {}) }, { onProgress });
+      const recipient = isUser(stored.recipient) ? stored.recipient : peer;
+      this.#add([
+        {
+          id: stored.id,
+          sender: this.me,
+          recipient,
+          sentAt: typeof stored.sent_at === 'string' ? stored.sent_at : new Date().toISOString(),
+          text,
+          unreadableReason: null,
+          attachment: attachment ? { name: attachment.name, mime: attachment.mime, data: attachment.data, fetch: null } : null,
+        },
+      ]);
+    } catch (error) {
+      if (isSessionEnded(error)) this.#endSession();
+      throw error;
+    }
+  }
+
+  /** Some SDK call failed: a 401 ends the session, anything else becomes a sentence in `target`. */
+  #failed(error: unknown, target: { value: string | null }): void {
+    if (isSessionEnded(error)) return this.#endSession();
+    target.value = errorSentence(error);
+  }
+
+  /** Once: after `stop()` (logged out here) a late 401 or closed subscription means nothing. */
+  #endSession(): void {
+    if (this.#stopped) return;
+    this.stop();
+    this.#onSessionEnded();
+  }
+
+  async #loadLimits(): Promise<void> {
+    try {
+      const limits = await this.#client.limits();
+      if (Number.isSafeInteger(limits.max_attachment_bytes) && limits.max_attachment_bytes > 0) this.maxAttachmentBytes.value = limits.max_attachment_bytes;
+    } catch {
+      // The server still refuses what is too big (413); the default is only for the early sentence.
+    }
+  }
+
+  async #loadPage(mailbox: 'inbox' | 'sent'): Promise<ChatMessage[]> {
+    const history = this.#history[mailbox];
+    if (history.done) return [];
+    const options = { limit: PAGE_SIZE, ...(history.oldestId !== null ? { beforeId: history.oldestId } : {}) };
+    const pages = mailbox === 'inbox' ? this.#client.inbox(options) : this.#client.sent(options);
+    const messages: ChatMessage[] = [];
+    // One page's worth: leaving the loop early stops the SDK from fetching the next page.
+    for await (const message of pages) {
+      messages.push(fromMailbox(message, this.#client));
+      if (messages.length >= PAGE_SIZE) break;
+    }
+    if (messages.length < PAGE_SIZE) history.done = true;
+    const ids = messages.map((m) => m.id).filter((id) => id > 0);
+    if (ids.length > 0) history.oldestId = Math.min(history.oldestId ?? Infinity, ...ids);
+    return messages;
+  }
+
+  #historyDone(): boolean {
+    return this.#history.inbox.done && this.#history.sent.done;
+  }
+
+  #subscribe(afterId: number): void {
+    this.#subscription = this.#client.subscribe({
+      afterId,
+      onMessage: (message) => this.#add([fromLive(message)]),
+      onEvent: (event) => {
+        if (event.type === 'key_rotated' && event.unlocked === false) {
+          this.notice.value = 'Your keys were changed on another device. Log out and log in again to read messages sent to your new key.';
+        }
+      },
+      onStateChange: (change) => {
+        this.liveState.value = change.state;
+        if (change.state === 'closed' && change.error) this.#endSession();
+      },
+      onError: (error) => console.warn('SecureChat live updates:', error),
+    });
+  }
+
+  #add(messages: ChatMessage[]): void {
+    if (messages.length === 0) return;
+    const next = new Map(this.conversations.value);
+    const touched = new Set<number>();
+    for (const message of messages) {
+      if (message.id <= 0) continue;
+      const peer = this.#peerOf(message);
+      const conversation = next.get(peer.id);
+      const list = touched.has(peer.id) ? conversation!.messages : [...(conversation?.messages ?? [])];
+      touched.add(peer.id);
+      const index = list.findIndex((existing) => existing.id === message.id);
+      if (index === -1) list.push(message);
+      else if (list[index]!.attachment && !list[index]!.attachment!.data && message.attachment?.data) list[index] = message;
+      next.set(peer.id, { peer: conversation?.peer ?? peer, messages: list });
+    }
+    for (const peerId of touched) next.get(peerId)!.messages.sort((a, b) => a.id - b.id);
+    this.conversations.value = next;
+  }
+
+  #peerOf(message: ChatMessage): User {
+    return message.sender.id === this.me.id ? message.recipient : message.sender;
+  }
+
+  #unread(conversation: Conversation, readUpTo: number): number {
+    return conversation.messages.filter((m) => this.#isIncoming(m) && m.id > readUpTo).length;
+  }
+
+  #isIncoming(message: ChatMessage): boolean {
+    return message.recipient.id === this.me.id && message.sender.id !== this.me.id;
+  }
+
+  /** An open thread on a visible page has been seen: its read marker moves to its newest incoming message. */
+  #markActiveRead(): void {
+    const conversation = this.active.value;
+    if (!conversation || !this.pageVisible.value) return;
+    const newest = conversation.messages.reduce((max, m) => (this.#isIncoming(m) ? Math.max(max, m.id) : max), 0);
+    const markers = this.readMarkers.peek();
+    if (newest <= (markers[conversation.peer.id] ?? 0)) return;
+    const next = { ...markers, [conversation.peer.id]: newest };
+    this.readMarkers.value = next;
+    saveReadMarkers(this.me.id, next);
+  }
+}
+
+/**
+ * Where the live subscription resumes: the newest id both mailboxes are known
+ * up to. A repeat is harmless (messages are merged by id); a gap is not.
+ */
+function resumeAfter(inbox: ChatMessage[], sent: ChatMessage[]): number {
+  const newest = (list: ChatMessage[]) => list.reduce((max, m) => Math.max(max, m.id), 0);
+  const known = [newest(inbox), newest(sent)].filter((id) => id > 0);
+  return known.length === 0 ? 0 : Math.min(...known);
+}
+
+function fromMailbox(message: MailboxMessage, client: SecureChatClient): ChatMessage {
+  const raw = message.raw as Partial<MailboxMessage['raw']> | null;
+  const hasAttachment = raw?.has_attachment === true;
+  let attachment: ChatAttachment | null = null;
+  if (message.readable && message.attachment) {
+    attachment = { name: message.attachment.name, mime: message.attachment.mime, data: message.attachment.data, fetch: null };
+  } else if (hasAttachment) {
+    const id = message.id;
+    attachment = {
+      name: typeof raw?.attachment_name === 'string' ? raw.attachment_name : '',
+      mime: typeof raw?.attachment_mime === 'string' ? raw.attachment_mime : '',
+      data: null,
+      fetch: message.readable ? async () => client.decrypt(await client.message(id)).then((full) => full.attachment) : null,
+    };
+  }
+  return {
+    id: message.id,
+    sender: message.sender,
+    recipient: message.recipient,
+    sentAt: message.sentAt,
+    text: message.readable ? message.text : null,
+    unreadableReason: message.readable ? null : message.reason,
+    attachment,
+  };
+}
+
+function fromLive(message: LiveMessage): ChatMessage {
+  const info = message.attachmentInfo;
+  return {
+    id: message.id,
+    sender: message.sender,
+    recipient: message.recipient,
+    sentAt: message.sentAt,
+    text: message.readable ? message.text : null,
+    unreadableReason: message.readable ? null : message.reason,
+    attachment: info ? { name: info.name, mime: info.mime, data: null, fetch: message.readable ? () => message.fetchAttachment() : null } : null,
+  };
+}
+
+function isUser(value: unknown): value is User {
+  const user = value as User | null;
+  return typeof user === 'object' && user !== null && Number.isSafeInteger(user.id) && user.id > 0 && typeof user.username === 'string';
+}
