@@ -4,3 +4,8 @@ export * from './envelope.ts';
 export * from './hybrid.ts';
 export * from './login-secret.ts';
 export * from './common-passwords.ts';
+export * from './signing.ts';
+export * from './canonical.ts';
+export * from './signatures.ts';
+export * from './key-chain.ts';
+export * from './safety-number.ts';
