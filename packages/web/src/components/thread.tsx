@@ -4,9 +4,9 @@
  * composer. A file dropped anywhere on the thread is attached.
  */
 import type { User } from '@securechat/client';
-import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { formatBytes } from '../format.ts';
-import type { ChatStore } from '../state/conversations.ts';
+import type { ChatMessage, ChatStore } from '../state/conversations.ts';
 import { Composer } from './composer.tsx';
 import { KeyFingerprint } from './key-fingerprint.tsx';
 import { MessageItem } from './message-item.tsx';
@@ -14,9 +14,12 @@ import { MessageItem } from './message-item.tsx';
 /** How close to the top (px) counts as "scrolled to the top". */
 const LOAD_OLDER_THRESHOLD = 80;
 const NEAR_BOTTOM = 120;
+const NONE: ChatMessage[] = [];
 
 export function Thread({ chat, peer, onBack }: { chat: ChatStore; peer: User; onBack: () => void }) {
-  const messages = chat.active.value?.messages ?? [];
+  const loaded = chat.active.value?.messages ?? NONE;
+  const from = chat.historyFrom.value;
+  const messages = useMemo(() => loaded.filter((m) => m.id >= from), [loaded, from]);
   const history = chat.history.value;
   const loading = chat.loading.value;
   const isSelf = peer.id === chat.me.id;
@@ -53,11 +56,13 @@ export function Thread({ chat, peer, onBack }: { chat: ChatStore; peer: User; on
     seen.current = { firstId, lastId, scrollHeight: element.scrollHeight, scrollTop: element.scrollTop, nearBottom: isNearBottom(element) };
   }, [messages]);
 
-  // A short thread does not scroll, so nothing would ever ask for older messages: ask now.
+  // A short thread does not scroll, so nothing would ever ask for older messages: ask now
+  // (not for a conversation with nothing loaded at all, e.g. someone just found by search).
   useEffect(() => {
     const element = log.current;
-    if (element && !loading && history === 'idle' && element.scrollHeight <= element.clientHeight + LOAD_OLDER_THRESHOLD) void chat.loadOlder(peer.id);
-  }, [messages, loading]);
+    const short = element && element.scrollHeight <= element.clientHeight + LOAD_OLDER_THRESHOLD;
+    if (short && loaded.length > 0 && !loading && history === 'idle') void chat.loadOlder(peer.id);
+  }, [messages, loading, history]);
 
   function onScroll() {
     const element = log.current;
@@ -102,13 +107,20 @@ export function Thread({ chat, peer, onBack }: { chat: ChatStore; peer: User; on
         if (element && seen.current.nearBottom) element.scrollTop = element.scrollHeight;
       }}>
         {history === 'loading' && <p class="thread__history quiet">Loading older messages…</p>}
+        {history === 'idle' && !loading && from > 0 && (
+          <button type="button" class="link-button thread__older" onClick={() => void chat.loadOlder(peer.id)}>
+            Load older messages
+          </button>
+        )}
         {history === 'done' && messages.length > 0 && (
           <p class="thread__history quiet">
             This is the beginning of your conversation{isSelf ? '' : ' with '}
             {isSelf ? '' : <bdi>{peer.username}</bdi>}.
           </p>
         )}
-        {messages.length === 0 && !loading && history !== 'loading' && <p class="thread__empty quiet">No messages yet. Say hello!</p>}
+        {messages.length === 0 && !loading && history !== 'loading' && (
+          <p class="thread__empty quiet">{from > 0 ? 'No recent messages.' : 'No messages yet. Say hello!'}</p>
+        )}
         {messages.map((message) => (
           <MessageItem key={message.id} message={message} mine={message.sender.id === chat.me.id} />
         ))}

@@ -50,7 +50,7 @@ export function SettingsScreen({ chat }: { chat: ChatStore }) {
         </button>
       </div>
       <KeysSection busy={busy} run={run} message={message('keys')} rotate={async (password) => {
-        const envelope = await client.rotateKeys(password);
+        const envelope = await chat.rotateKeys(password);
         const problem = await refreshRememberedKeys();
         return `Key version ${envelope.key_id} is now in use. Older messages stay readable.${problem ? ` ${problem}` : ''}`;
       }} />

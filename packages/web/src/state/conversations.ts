@@ -5,7 +5,7 @@
  * SDK's live subscription, with unread counts from per-user read markers.
  */
 import { batch, computed, effect, signal, type Signal } from '@preact/signals';
-import type { Attachment, LiveMessage, MailboxMessage, SecureChatClient, SendProgress, Subscription, User } from '@securechat/client';
+import type { Attachment, Envelope, LiveMessage, MailboxMessage, SecureChatClient, SendProgress, Subscription, User } from '@securechat/client';
 import { errorSentence, isSessionEnded } from '../error-text.ts';
 import { loadReadMarkers, saveReadMarkers } from '../tab-storage.ts';
 
@@ -64,6 +64,12 @@ export class ChatStore {
   readonly loading = signal(true);
   readonly loadError = signal<string | null>(null);
   readonly history = signal<HistoryState>('idle');
+  /**
+   * Threads show messages from this id on. The two mailboxes are paged
+   * separately, so below the older of their loaded edges one of them may
+   * still have messages to come: showing those would leave gaps.
+   */
+  readonly historyFrom = signal(0);
   /** A calm sentence for the header (e.g. keys changed elsewhere). */
   readonly notice = signal<string | null>(null);
   readonly maxAttachmentBytes = signal(DEFAULT_MAX_ATTACHMENT_BYTES);
@@ -95,6 +101,8 @@ export class ChatStore {
   readonly #history: Record<'inbox' | 'sent', MailboxHistory> = { inbox: { oldestId: null, done: false }, sent: { oldestId: null, done: false } };
   readonly #disposers: Array<() => void> = [];
   #subscription: Subscription | null = null;
+  /** Settles when the latest rotation started here has. */
+  #rotation: Promise<void> = Promise.resolve();
   #stopped = false;
 
   constructor(client: SecureChatClient, options: { onSessionEnded: () => void }) {
@@ -124,6 +132,7 @@ export class ChatStore {
       const [inbox, sent] = await Promise.all([this.#loadPage('inbox'), this.#loadPage('sent')]);
       if (this.#stopped) return;
       this.#add([...inbox, ...sent]);
+      this.#updateHistoryFrom();
       this.#subscribe(resumeAfter(inbox, sent));
     } catch (error) {
       this.#failed(error, this.loadError);
@@ -160,18 +169,28 @@ export class ChatStore {
     if (this.history.value !== 'idle' || this.loading.value) return;
     this.history.value = 'loading';
     try {
-      const count = () => this.conversations.value.get(peerId)?.messages.length ?? 0;
-      const before = count();
-      for (let round = 0; round < OLDER_PAGES_PER_REQUEST && count() === before && !this.#historyDone(); round++) {
+      const shown = () => this.conversations.value.get(peerId)?.messages.filter((m) => m.id >= this.historyFrom.value).length ?? 0;
+      const before = shown();
+      for (let round = 0; round < OLDER_PAGES_PER_REQUEST && shown() === before && !this.#historyDone(); round++) {
         const pages = await Promise.all([this.#loadPage('inbox'), this.#loadPage('sent')]);
         if (this.#stopped) return;
-        this.#add(pages.flat());
+        batch(() => {
+          this.#add(pages.flat());
+          this.#updateHistoryFrom();
+        });
       }
       this.history.value = this.#historyDone() ? 'done' : 'idle';
     } catch (error) {
       this.history.value = 'idle';
       this.#failed(error, this.notice);
     }
+  }
+
+  /** A new key version, made here (Settings → Rotate keys). */
+  async rotateKeys(password: string): Promise<Envelope> {
+    const rotation = this.#client.rotateKeys(password);
+    this.#rotation = rotation.then(() => {}, () => {});
+    return rotation;
   }
 
   /** Encrypts (in e2e mode) and sends; the message joins its conversation once the server stored it. */
@@ -236,6 +255,11 @@ export class ChatStore {
     return messages;
   }
 
+  #updateHistoryFrom(): void {
+    const edge = (history: MailboxHistory) => (history.done ? 0 : (history.oldestId ?? 0));
+    this.historyFrom.value = Math.max(edge(this.#history.inbox), edge(this.#history.sent));
+  }
+
   #historyDone(): boolean {
     return this.#history.inbox.done && this.#history.sent.done;
   }
@@ -244,10 +268,12 @@ export class ChatStore {
     this.#subscription = this.#client.subscribe({
       afterId,
       onMessage: (message) => this.#add([fromLive(message)]),
-      onEvent: (event) => {
-        if (event.type === 'key_rotated' && event.unlocked === false) {
-          this.notice.value = 'Your keys were changed on another device. Log out and log in again to read messages sent to your new key.';
-        }
+      onEvent: async (event) => {
+        if (event.type !== 'key_rotated' || event.unlocked !== false) return;
+        // Our own rotation announces itself before the SDK has added the new key: wait for it, then look again.
+        await this.#rotation;
+        if (this.#client.deviceKeys().some(([keyId]) => keyId === event.key_id)) return;
+        this.notice.value = 'Your keys were changed on another device. Log out and log in again to read messages sent to your new key.';
       },
       onStateChange: (change) => {
         this.liveState.value = change.state;
