@@ -9,12 +9,16 @@
  * Nothing here bypasses the CSP: axe-core is evaluated through the DevTools
  * protocol (page.evaluate), which the page's CSP does not govern.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Locator, type Page } from 'playwright-core';
 import { startLiveServer, type LiveServer } from '../../server/test/realtime-helpers.ts';
-import { CHROMIUM_PATH } from './skip.ts';
+import { CHROMIUM_PATH, DIST_INDEX } from './skip.ts';
+
+const DIST_DIR = dirname(DIST_INDEX);
 
 export { CHROMIUM_PATH, DIST_INDEX, skipBanner, skipBrowser, skipReason } from './skip.ts';
 export const SCREENSHOT_DIR = fileURLToPath(new URL('../../../docs/screenshots/', import.meta.url));
@@ -35,9 +39,16 @@ export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM_PATH, args: LAUNCH_ARGS });
 }
 
-/** A real server with the web app at `/`; fails loudly when `/` is not the app. */
+/**
+ * A real server with the web app at `/`; fails loudly when `/` is not the app.
+ * It serves a private copy of packages/web/dist, so a rebuild while the tests
+ * run (new asset hashes) cannot pull files from under the pages.
+ */
 export async function startServer(env: Record<string, string> = {}): Promise<LiveServer> {
-  const server = await startLiveServer({ env });
+  const root = mkdtempSync(join(tmpdir(), 'securechat-web-dist-'));
+  cpSync(DIST_DIR, root, { recursive: true });
+  const live = await startLiveServer({ env: { WEB_ROOT: root, ...env } });
+  const server: LiveServer = { ...live, close: async () => (await live.close(), rmSync(root, { recursive: true, force: true })) };
   const response = await fetch(`${server.url}/`);
   const body = await response.text();
   if (response.status !== 200 || !/<html/i.test(body)) {
@@ -56,15 +67,18 @@ export interface Problem {
 const problems: Problem[] = [];
 const CSP_MARK = '[securitypolicyviolation]';
 
-/** Every console error, uncaught exception, dialog and CSP violation seen on any watched page so far (less the allowed ones). */
+/** Pages named with this prefix provoke problems on purpose (the harness's self-checks); they are left out of allProblems(). */
+export const CANARY = 'canary:';
+
+/** Every console error, uncaught exception, dialog and CSP violation seen on any watched page so far (less the allowed ones and the canaries). */
 export function allProblems(): Problem[] {
-  return problems.slice();
+  return problems.filter((p) => !p.page.startsWith(CANARY));
 }
-export function cspViolations(): Problem[] {
-  return problems.filter((p) => p.kind === 'csp');
+export function problemsOf(page: string): Problem[] {
+  return problems.filter((p) => p.page === page);
 }
 export function dialogs(): Problem[] {
-  return problems.filter((p) => p.kind === 'dialog');
+  return allProblems().filter((p) => p.kind === 'dialog');
 }
 
 export interface WatchedPage {
@@ -197,7 +211,7 @@ export async function searchPeople(p: WatchedPage, username: string): Promise<{ 
   const nav = chatReady(p.page);
   await nav.getByLabel('Search people').fill(username);
   const button = nav.getByRole('button', { name: username, exact: true });
-  const item = nav.getByRole('listitem').filter({ has: button }).filter({ hasText: /Key fingerprint: [0-9a-f]{4}/ });
+  const item = nav.getByRole('listitem').filter({ has: p.page.getByRole('button', { name: username, exact: true }) }).filter({ hasText: /Key fingerprint: [0-9a-f]{4}/ });
   const text = await item.innerText(WAIT);
   return { button, fingerprint: /Key fingerprint: ([0-9a-f ]+)/.exec(text)![1]!.trim() };
 }
@@ -220,9 +234,9 @@ export async function thread(page: Page, username: string): Promise<Locator> {
   return log;
 }
 
-/** The message (an `article` in the log) that contains `text`. */
+/** The (first) message, an `article` in the log, that contains `text`. */
 export function message(log: Locator, text: string): Locator {
-  return log.getByRole('article').filter({ hasText: text });
+  return log.getByRole('article').filter({ hasText: text }).first();
 }
 
 export function composer(page: Page): Locator {
