@@ -239,6 +239,42 @@ export function message(log: Locator, text: string): Locator {
   return log.getByRole('article').filter({ hasText: text }).first();
 }
 
+/**
+ * Starts watching `page` for an element matching `selector` whose text
+ * contains `text`; the returned function resolves with the wall-clock time
+ * (Date.now() in the page: the same clock as this process) of the first
+ * animation frame after it entered the DOM. Measured in the page, so the
+ * result does not depend on how often Playwright polls.
+ */
+export async function watchFor(page: Page, selector: string, text: string, timeoutMs = 10_000): Promise<() => Promise<number>> {
+  const key = `${selector}\u0000${text}`;
+  await page.evaluate(
+    ({ key, selector, text }) => {
+      const seen = ((window as unknown as { __arrivals?: Record<string, number | null> }).__arrivals ??= {});
+      if (key in seen) return;
+      seen[key] = null;
+      const check = () => {
+        if (!Array.from(document.querySelectorAll(selector)).some((element) => (element.textContent ?? '').includes(text))) return false;
+        requestAnimationFrame(() => (seen[key] = Date.now()));
+        return true;
+      };
+      if (check()) return;
+      const observer = new MutationObserver(() => check() && observer.disconnect());
+      observer.observe(document.documentElement, { subtree: true, childList: true, characterData: true });
+    },
+    { key, selector, text },
+  );
+  return async () => {
+    const handle = await page.waitForFunction((key) => (window as unknown as { __arrivals: Record<string, number | null> }).__arrivals[key] ?? null, key, { timeout: timeoutMs });
+    return Number(await handle.jsonValue());
+  };
+}
+
+/** As watchFor, for a message (an `article` in a log) containing `text`. */
+export function watchForMessage(page: Page, text: string, timeoutMs?: number): Promise<() => Promise<number>> {
+  return watchFor(page, '[role="log"] article', text, timeoutMs);
+}
+
 export function composer(page: Page): Locator {
   return page.getByRole('textbox', { name: 'Message', exact: true });
 }
