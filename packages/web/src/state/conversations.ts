@@ -101,6 +101,11 @@ export class ChatStore {
   readonly #history: Record<'inbox' | 'sent', MailboxHistory> = { inbox: { oldestId: null, done: false }, sent: { oldestId: null, done: false } };
   readonly #disposers: Array<() => void> = [];
   #subscription: Subscription | null = null;
+  /**
+   * Older history paged in later never counts as unread (on a new device,
+   * with no read markers yet, it would otherwise grow with every scroll).
+   */
+  readonly #unreadFloor = signal<number | null>(null);
   /** Settles when the latest rotation started here has. */
   #rotation: Promise<void> = Promise.resolve();
   #stopped = false;
@@ -131,8 +136,11 @@ export class ChatStore {
     try {
       const [inbox, sent] = await Promise.all([this.#loadPage('inbox'), this.#loadPage('sent')]);
       if (this.#stopped) return;
-      this.#add([...inbox, ...sent]);
-      this.#updateHistoryFrom();
+      batch(() => {
+        this.#add([...inbox, ...sent]);
+        this.#updateHistoryFrom();
+        if (this.#unreadFloor.peek() === null) this.#unreadFloor.value = this.historyFrom.peek();
+      });
       this.#subscribe(resumeAfter(inbox, sent));
     } catch (error) {
       this.#failed(error, this.loadError);
@@ -307,7 +315,8 @@ export class ChatStore {
   }
 
   #unread(conversation: Conversation, readUpTo: number): number {
-    return conversation.messages.filter((m) => this.#isIncoming(m) && m.id > readUpTo).length;
+    const floor = this.#unreadFloor.value ?? 0;
+    return conversation.messages.filter((m) => this.#isIncoming(m) && m.id > readUpTo && m.id >= floor).length;
   }
 
   #isIncoming(message: ChatMessage): boolean {
