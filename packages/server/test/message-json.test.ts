@@ -20,6 +20,7 @@ const view = (attachmentBytes: number): MessageView => ({
   sender_encrypted_symmetric_key: '',
   sender_key_id: null,
   client_id: null,
+  signature: null,
 });
 
 describe('encodeMessageJson', () => {

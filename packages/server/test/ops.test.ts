@@ -34,12 +34,19 @@ describe('operations endpoints', () => {
       [
         '/api/auth/login/', '/api/auth/logout-all/', '/api/auth/logout/', '/api/auth/password/', '/api/auth/register/', '/api/auth/sessions/',
         '/api/auth/sessions/{id}/', '/api/keys/', '/api/keys/rotate/', '/api/limits/', '/api/messages/', '/api/messages/send/',
-        '/api/messages/{id}/', '/api/users/', '/api/users/{username}/public-key/', '/healthz', '/readyz',
+        '/api/messages/{id}/', '/api/users/', '/api/users/{username}/public-key/', '/api/users/{username}/keys/', '/healthz', '/readyz',
         '/api/events/', '/api/ws/',
       ].sort(),
     );
     expect(doc.paths['/api/messages/send/'].post.requestBody.content['application/json'].schema.required).toEqual(['recipient']);
     expect(doc.components.schemas).toHaveProperty('Message');
+    // Part B 11
+    expect(doc.components.schemas.Message.properties).toHaveProperty('signature');
+    expect(doc.components.schemas).toHaveProperty('KeyVersion');
+    expect(Object.keys(doc.components.schemas.Envelope.properties)).toEqual(
+      expect.arrayContaining(['signing_public_key', 'key_signature', 'encrypted_signing_key', 'signing_key_nonce']),
+    );
+    expect(doc.paths['/api/messages/send/'].post.requestBody.content['application/json'].schema.properties).toHaveProperty('signature');
   });
 
   it('/api/docs/ serves the interactive docs', async () => {

@@ -19,14 +19,21 @@
  * - Encryption has no side effects, so when a thread dies its unfinished
  *   sends are encrypted on the event loop — except those whose body had
  *   moved to it, which fail. A thread that cannot start turns the pool off.
+ * - Part B 11: the threads also verify end-to-end sends' Ed25519 signatures
+ *   (verifyOnPool). One verification costs OpenSSL ~0.15 ms of CPU, more
+ *   than the rest of an end-to-end send costs the event loop, so it runs
+ *   beside the event loop like encryption does; it has no side effects
+ *   either, and falls back to the event loop the same way.
  *
  * @example
  * const ciphertext = await encryptOnPool({ text: 'hi', attachment: null }, { recipient: { pem, publicKey }, sender }, senderId);
+ * const valid = await verifyOnPool({ signingPublicKey, signature, bytes }, senderId);
  */
 import type { KeyObject } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { asBuffer } from '../shared-buffer.ts';
+import { ed25519PublicKey, verifyEd25519 } from './ed25519.ts';
 import { encryptMessage, type MessageCiphertext, type PlainAttachment } from './hybrid.ts';
 
 /**
@@ -40,7 +47,7 @@ export interface PoolKey {
 }
 
 /** What a pool thread is sent: a PlainAttachment arrives as Uint8Arrays after the structured clone. */
-export interface CipherRequest {
+export interface EncryptRequest {
   id: number;
   text: string;
   attachment: Uint8Array | { base64: Uint8Array } | null;
@@ -48,7 +55,19 @@ export interface CipherRequest {
   senderPem: string;
 }
 
-export type CipherReply = { id: number; ciphertext: MessageCiphertext | null } | { id: number; error: string };
+/** Part B 11: an Ed25519 signature to check (ed25519.ts). */
+export interface SignatureCheck {
+  /** base64 of the 32 raw bytes, as stored */
+  signingPublicKey: string;
+  /** base64, as sent */
+  signature: string;
+  /** the canonical bytes (protocol's messageSigningBytesFromDigests) */
+  bytes: Uint8Array;
+}
+
+export type CipherRequest = EncryptRequest | { id: number; verify: SignatureCheck };
+
+export type CipherReply = { id: number; ciphertext: MessageCiphertext | null } | { id: number; valid: boolean } | { id: number; error: string };
 
 interface Plaintext {
   text: string;
@@ -60,12 +79,13 @@ interface Keys {
   sender: PoolKey;
 }
 
-interface Task {
-  plain: Plaintext;
-  keys: Keys;
-  resolve(ciphertext: MessageCiphertext | null): void;
+type Job = { plain: Plaintext; keys: Keys; check?: never } | { check: SignatureCheck; plain?: never; keys?: never };
+type Outcome = MessageCiphertext | null | boolean;
+
+type Task = Job & {
+  resolve(outcome: Outcome): void;
   reject(error: Error): void;
-}
+};
 
 /**
  * Compiled (dist/, what npm start runs), a thread runs cipher-worker.js
@@ -80,7 +100,18 @@ const ON_POOL_BELOW_BYTES = 1024 * 1024;
 export function encryptOnPool(plain: Plaintext, keys: Keys, affinity: number): Promise<MessageCiphertext | null> {
   if (!poolWorks || attachmentBytes(plain.attachment) >= ON_POOL_BELOW_BYTES) return encryptOnEventLoop(plain, keys);
   const thread = threadAt(affinity % POOL_SIZE);
-  return new Promise((resolve, reject) => thread.submit({ plain, keys, resolve, reject }));
+  return new Promise((resolve, reject) => thread.submit({ plain, keys, resolve: resolve as (outcome: Outcome) => void, reject }));
+}
+
+/**
+ * Part B 11: whether the signature verifies, checked on a pool thread (the
+ * sender's, by `affinity`, so a sender's sends keep their order). Never
+ * rejects for a malformed key or signature: that is `false`.
+ */
+export function verifyOnPool(check: SignatureCheck, affinity: number): Promise<boolean> {
+  if (!poolWorks) return Promise.resolve(verifyOnEventLoop(check));
+  const thread = threadAt(affinity % POOL_SIZE);
+  return new Promise((resolve, reject) => thread.submit({ check, resolve: resolve as (outcome: Outcome) => void, reject }));
 }
 
 /** Starts the threads ahead of the first sends, which would otherwise wait for a thread to load (~0.3 s). */
@@ -88,7 +119,7 @@ export function startCipherPool(): void {
   for (let slot = 0; slot < POOL_SIZE; slot++) threadAt(slot);
 }
 
-/** How many sends were encrypted where, since the process started. */
+/** How many sends were encrypted (or signatures verified) where, since the process started. */
 export const cipherPoolCounts = { onThread: 0, onEventLoop: 0 };
 
 /** Stops the pool's threads; sends still in them are encrypted on the event loop. The next send starts a thread again. */
@@ -107,6 +138,17 @@ function threadAt(slot: number): CipherThread {
 function encryptOnEventLoop(plain: Plaintext, keys: Keys): Promise<MessageCiphertext | null> {
   cipherPoolCounts.onEventLoop += 1;
   return encryptMessage(plain, { recipient: keys.recipient.publicKey, sender: keys.sender.publicKey });
+}
+
+function verifyOnEventLoop(check: SignatureCheck): boolean {
+  cipherPoolCounts.onEventLoop += 1;
+  return verifyEd25519(ed25519PublicKey(check.signingPublicKey), check.bytes, check.signature);
+}
+
+/** A task whose thread stopped, done here instead. */
+function runOnEventLoop(task: Task): void {
+  if (task.check) task.resolve(verifyOnEventLoop(task.check));
+  else encryptOnEventLoop(task.plain!, task.keys!).then(task.resolve, task.reject);
 }
 
 function attachmentBytes(attachment: PlainAttachment | null): number {
@@ -133,14 +175,17 @@ class CipherThread {
   submit(task: Task): void {
     const id = nextId++;
     this.#tasks.set(id, task);
-    const { text, attachment } = task.plain;
-    if (attachment && !Buffer.isBuffer(attachment) && attachment.base64.buffer instanceof ArrayBuffer) {
-      this.#moving.add(attachment.base64.buffer);
+    let request: CipherRequest;
+    if (task.check) request = { id, verify: task.check };
+    else {
+      const { text, attachment } = task.plain!;
+      if (attachment && !Buffer.isBuffer(attachment) && attachment.base64.buffer instanceof ArrayBuffer) {
+        this.#moving.add(attachment.base64.buffer);
+      }
+      request = { id, text, attachment, recipientPem: task.keys!.recipient.pem, senderPem: task.keys!.sender.pem };
     }
     // Sends of the same event-loop turn go out as one message.
-    if (this.#outbox.push({ id, text, attachment, recipientPem: task.keys.recipient.pem, senderPem: task.keys.sender.pem }) === 1) {
-      setImmediate(() => this.#flush());
-    }
+    if (this.#outbox.push(request) === 1) setImmediate(() => this.#flush());
   }
 
   async stop(): Promise<void> {
@@ -164,6 +209,7 @@ class CipherThread {
       if (!task) continue; // already finished on the event loop
       cipherPoolCounts.onThread += 1;
       if ('error' in reply) task.reject(new Error(reply.error));
+      else if ('valid' in reply) task.resolve(reply.valid);
       else task.resolve(reply.ciphertext && withBufferAttachment(reply.ciphertext));
     }
     if (this.#tasks.size === 0) this.#worker.unref();
@@ -178,8 +224,8 @@ class CipherThread {
       process.emitWarning(`send encryption stays on the event loop: its thread could not start (${error.message})`);
     }
     for (const task of this.#tasks.values()) {
-      if (wasMoved(task.plain.attachment)) task.reject(new Error('the cipher thread stopped while it held this attachment'));
-      else encryptOnEventLoop(task.plain, task.keys).then(task.resolve, task.reject);
+      if (task.plain && wasMoved(task.plain.attachment)) task.reject(new Error('the cipher thread stopped while it held this attachment'));
+      else runOnEventLoop(task);
     }
     this.#tasks.clear();
     this.#outbox = [];

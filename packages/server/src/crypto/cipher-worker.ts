@@ -1,11 +1,13 @@
 /**
  * A cipher-pool thread (see cipher-pool.ts): encrypts each batch of sends it
- * is given and answers a few at a time.
+ * is given — or, for end-to-end sends (Part B 11), verifies their signatures —
+ * and answers a few at a time.
  */
 import type { KeyObject } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import { BoundedMap } from '../bounded-map.ts';
-import type { CipherReply, CipherRequest } from './cipher-pool.ts';
+import type { CipherReply, CipherRequest, EncryptRequest, SignatureCheck } from './cipher-pool.ts';
+import { ed25519PublicKey, verifyEd25519 } from './ed25519.ts';
 import { asBuffer, ownsItsMemory } from '../shared-buffer.ts';
 import { encryptMessage, type PlainAttachment } from './hybrid.ts';
 import { parsePublicKey } from './keys.ts';
@@ -13,6 +15,8 @@ import { parsePublicKey } from './keys.ts';
 const port = parentPort!;
 /** Parsed public keys by their PEM text, as the keyring keeps them on the event loop. */
 const keysByPem = new BoundedMap<string, KeyObject>(10_000);
+/** Parsed signing keys by their base64 text (null: unusable). */
+const signingKeys = new BoundedMap<string, KeyObject | null>(10_000);
 let replies: CipherReply[] = [];
 let transfer: ArrayBuffer[] = [];
 
@@ -22,12 +26,18 @@ function keyOf(pem: string): KeyObject {
   return key;
 }
 
-function plainAttachment(attachment: CipherRequest['attachment']): PlainAttachment | null {
+function verify(id: number, check: SignatureCheck): void {
+  let key = signingKeys.get(check.signingPublicKey);
+  if (key === undefined) signingKeys.set(check.signingPublicKey, (key = ed25519PublicKey(check.signingPublicKey)));
+  reply({ id, valid: verifyEd25519(key, check.bytes, check.signature) });
+}
+
+function plainAttachment(attachment: EncryptRequest['attachment']): PlainAttachment | null {
   if (attachment === null) return null;
   return attachment instanceof Uint8Array ? asBuffer(attachment) : { base64: asBuffer(attachment.base64) };
 }
 
-async function encrypt(request: CipherRequest): Promise<void> {
+async function encrypt(request: EncryptRequest): Promise<void> {
   try {
     const ciphertext = await encryptMessage(
       { text: request.text, attachment: plainAttachment(request.attachment) },
@@ -58,5 +68,8 @@ function flush(): void {
 }
 
 port.on('message', (batch: CipherRequest[]) => {
-  for (const request of batch) void encrypt(request);
+  for (const request of batch) {
+    if ('verify' in request) verify(request.id, request.verify);
+    else void encrypt(request);
+  }
 });

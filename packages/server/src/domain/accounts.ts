@@ -9,7 +9,7 @@ import { openEnvelope, sealPrivateKey } from '../crypto/keys.ts';
 import { hashPassword, verifyAgainstDummy, verifyPassword } from '../crypto/secrets.ts';
 import { isUniqueViolation, type Store, type UserKeyRow } from '../store/index.ts';
 import type { ResealedEnvelope } from '../store/users.ts';
-import { checkEnvelope, type ClientEnvelope, type ClientKeyPair } from './client-crypto.ts';
+import { checkEnvelope, checkSealedSigningKey, type ClientEnvelope, type ClientKeyPair, type SealedSigningKey } from './client-crypto.ts';
 import { Unauthorized, ValidationError } from './errors.ts';
 import type { Keyring } from './keyring.ts';
 import type { Authenticated, Sessions } from './sessions.ts';
@@ -31,8 +31,8 @@ export interface Credentials {
 export interface PasswordChange {
   old_password: string;
   new_password: string;
-  /** End-to-end accounts: every key version re-sealed by the client. */
-  envelopes?: (ClientEnvelope & { key_id: number })[];
+  /** End-to-end accounts: every key version re-sealed by the client (Part B 11: with its signing key, where it has one). */
+  envelopes?: (ClientEnvelope & Partial<SealedSigningKey> & { key_id: number })[];
 }
 
 const USERNAME_TAKEN = 'A user with that username already exists.';
@@ -57,6 +57,9 @@ export class Accounts {
   /** With `clientKey` (end-to-end) the server stores that key pair and never holds a private key. */
   async register({ username, password, userAgent }: Credentials, clientKey: ClientKeyPair | null = null): Promise<AuthResult> {
     await refuseCommon('password', password);
+    if (clientKey?.key_signature) {
+      throw ValidationError.field('key_signature', 'key_signature must be null at registration: version 1 starts the chain, and no earlier key can vouch for it.');
+    }
     // Checked first so a taken name costs no key generation; the unique index
     // still decides between two registrations racing for the same name.
     if (await this.#store.users.findByUsername(username)) throw ValidationError.field('username', USERNAME_TAKEN);
@@ -91,7 +94,7 @@ export class Accounts {
     await this.#keyring.refuseIfFull(user.id); // before the Argon2 check: a full account costs nothing
     await this.#checkPassword(user, password, 'password');
     const source = clientKey ? { clientKey } : { password };
-    return envelopeView(await this.#keyring.rotate(user.id, source, new Date().toISOString()));
+    return envelopeView(await this.#keyring.rotate(user, source, new Date().toISOString()));
   }
 
   /**
@@ -127,10 +130,24 @@ export class Accounts {
     if (given.join() !== expected.join()) {
       throw ValidationError.field('envelopes', `envelopes must hold every key version exactly once: ${expected.join(', ')}.`);
     }
-    return envelopes.map(({ key_id, encrypted_private_key, private_key_nonce, private_key_salt, private_key_iterations }, i) => {
+    const signs = new Map(keys.map((k) => [k.key_id, k.signing_public_key !== null]));
+    return envelopes.map(({ key_id, encrypted_private_key, private_key_nonce, private_key_salt, private_key_iterations, ...sealed }, i) => {
       const envelope = { encrypted_private_key, private_key_nonce, private_key_salt, private_key_iterations };
       checkEnvelope(envelope, `envelopes[${i}].`);
-      return { key_id, ...envelope, sealed_by: 'client' as const };
+      // Part B 11: a version's signing key is sealed under the same derived key, so it is re-sealed with it.
+      const signing = { encrypted_signing_key: sealed.encrypted_signing_key ?? null, signing_key_nonce: sealed.signing_key_nonce ?? null };
+      if (signs.get(key_id)) {
+        if (signing.encrypted_signing_key === null || signing.signing_key_nonce === null) {
+          throw ValidationError.field(
+            `envelopes[${i}].encrypted_signing_key`,
+            `Key version ${key_id} has a signing key: its envelope needs encrypted_signing_key and signing_key_nonce, re-sealed under the new salt.`,
+          );
+        }
+        checkSealedSigningKey(signing, private_key_nonce, `envelopes[${i}].`);
+      } else if (signing.encrypted_signing_key !== null || signing.signing_key_nonce !== null) {
+        throw ValidationError.field(`envelopes[${i}].encrypted_signing_key`, `Key version ${key_id} has no signing key: leave out encrypted_signing_key and signing_key_nonce.`);
+      }
+      return { key_id, ...envelope, ...signing, sealed_by: 'client' as const };
     });
   }
 
@@ -144,7 +161,8 @@ export class Accounts {
         const privateKey = await openEnvelope(key, change.old_password, flow);
         if (privateKey === null) throw required;
         const sealed = await sealPrivateKey(privateKey, change.new_password, this.#config.kdfIterations, flow);
-        return { key_id: key.key_id, ...sealed, sealed_by: 'server' as const };
+        // Server-sealed versions are server-made: they have no signing key (Part B 11).
+        return { key_id: key.key_id, ...sealed, encrypted_signing_key: null, signing_key_nonce: null, sealed_by: 'server' as const };
       }),
     );
   }

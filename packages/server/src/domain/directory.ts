@@ -2,7 +2,7 @@
 import type { Store } from '../store/index.ts';
 import type { PublicKeyRow } from '../store/users.ts';
 import { NotFound } from './errors.ts';
-import type { PublicKeyView, UserView } from './views.ts';
+import { keyVersionView, type KeyVersionView, type PublicKeyView, type UserView } from './views.ts';
 
 export interface DirectoryQuery {
   limit: number;
@@ -11,7 +11,13 @@ export interface DirectoryQuery {
 }
 
 function publicKeyView(row: PublicKeyRow): PublicKeyView {
-  return { user: { id: row.id, username: row.username }, public_key: row.public_key, key_id: row.key_id };
+  return {
+    user: { id: row.id, username: row.username },
+    public_key: row.public_key,
+    key_id: row.key_id,
+    signing_public_key: row.signing_public_key,
+    key_signature: row.key_signature,
+  };
 }
 
 export class Directory {
@@ -25,6 +31,13 @@ export class Directory {
   async list(viewer: UserView, query: DirectoryQuery): Promise<{ users: PublicKeyView[]; hasMore: boolean }> {
     const rows = await this.#store.users.listPublicKeys({ exceptUserId: viewer.id, prefix: query.search, limit: query.limit + 1, offset: query.offset });
     return { users: rows.slice(0, query.limit).map(publicKeyView), hasMore: rows.length > query.limit };
+  }
+
+  /** Part B 11: every key version of a user, oldest first, for clients to check the chain themselves. */
+  async keyHistoryOf(username: string): Promise<KeyVersionView[]> {
+    const user = await this.#store.users.findIdentity(username);
+    if (!user) throw new NotFound('User not found.');
+    return (await this.#store.users.keyHistory(user.id)).map(keyVersionView);
   }
 
   async publicKeyOf(username: string): Promise<PublicKeyView> {

@@ -2,11 +2,15 @@
  * Mail: sending (server-side encryption, or checked client ciphertext) and
  * mailbox reads with keyset cursors. Only ciphertext is ever stored.
  */
+import { messageSigningBytesFromDigests } from '@securechat/protocol';
 import type { Config } from '../config.ts';
 import { decodedLengthOfBytes, decodeStrictBase64, encodedLength } from '../crypto/base64.ts';
-import { encryptOnPool } from '../crypto/cipher-pool.ts';
+import { encryptOnPool, verifyOnPool } from '../crypto/cipher-pool.ts';
+import { ED25519_SIGNATURE_BYTES } from '../crypto/ed25519.ts';
+import { requireBytes } from './client-crypto.ts';
 import type { MessageCiphertext, PlainAttachment } from '../crypto/hybrid.ts';
 import { checkEncryptedSend, CIPHERTEXT_FIELDS, type CheckedCiphertext, type EncryptedSend } from './encrypted-send.ts';
+import type { CiphertextDigests } from '@securechat/protocol';
 import type { Mailbox, NewMessage, PageEntry, Store } from '../store/index.ts';
 import { Conflict, Forbidden, NotFound, PayloadTooLarge, ValidationError } from './errors.ts';
 import type { Keyring } from './keyring.ts';
@@ -83,6 +87,8 @@ export class Mail {
     }
     const clientId = request.client_id ?? null;
     if (clientId !== null) checkClientId(clientId);
+    const signature = request.signature ?? null;
+    if (signature !== null) checkSignatureShape(signature, encrypted, clientId, request.sender_key_id ?? null);
     const plain = encrypted ? null : this.#plaintextOf(request);
     const recipient = await this.#store.users.findIdentity(request.recipient);
     if (!recipient) throw ValidationError.field('recipient', 'Unknown recipient.');
@@ -98,14 +104,37 @@ export class Mail {
     const [recipientKey, senderKey] = await Promise.all([this.#keyring.currentKey(recipient.id), this.#keyring.currentKey(sender.id)]);
     if (recipientKey === null) throw ValidationError.field('recipient', RECIPIENT_KEY_UNUSABLE);
     if (senderKey === null) throw ValidationError.field('non_field_errors', SENDER_KEY_UNUSABLE);
-    const sealed: CheckedCiphertext = plain
+    if (!plain) requireSignatureIfSigning(senderKey.signingPublicKey, signature);
+    const sealed: CheckedCiphertext & { digests?: CiphertextDigests | null } = plain
       ? withKeyIds(
           (await encryptOnPool(plain, { recipient: recipientKey, sender: senderKey }, sender.id)) ?? invalidAttachment(),
           recipientKey.keyId,
           senderKey.keyId,
         )
-      : await checkEncryptedSend(request, { recipient: recipientKey, sender: senderKey }, this.#config.maxAttachmentBytes);
+      : await checkEncryptedSend(request, { recipient: recipientKey, sender: senderKey }, this.#config.maxAttachmentBytes, { digests: signature !== null });
     const hasAttachment = sealed.encrypted_attachment.length > 0;
+    const attachmentName = hasAttachment ? (request.attachment_name ?? '') : '';
+    const attachmentMime = hasAttachment ? (request.attachment_mime ?? '') : '';
+    if (signature !== null) {
+      // Part B 11: over the values as they will be stored (and as every reader will check them).
+      const bytes = messageSigningBytesFromDigests(
+        {
+          sender: sender.username,
+          recipient: recipient.username,
+          client_id: clientId!,
+          key_id: sealed.key_id,
+          sender_key_id: sealed.sender_key_id,
+          encrypted_symmetric_key: sealed.encrypted_symmetric_key,
+          sender_encrypted_symmetric_key: sealed.sender_encrypted_symmetric_key,
+          message_nonce: sealed.message_nonce,
+          attachment_nonce: sealed.attachment_nonce,
+          attachment_name: attachmentName,
+          attachment_mime: attachmentMime,
+        },
+        sealed.digests!,
+      );
+      if (!(await verifyOnPool({ signingPublicKey: senderKey.signingPublicKey!, signature, bytes }, sender.id))) throw badSignature(senderKey.keyId);
+    }
     // Every field written out: objects of one fixed shape. Spreading the
     // thread's reply into new objects made V8 build their hidden classes
     // afresh on each send (~10 µs).
@@ -120,12 +149,13 @@ export class Mail {
       message_nonce: sealed.message_nonce,
       encrypted_attachment: sealed.encrypted_attachment,
       attachment_nonce: sealed.attachment_nonce,
-      attachment_name: hasAttachment ? (request.attachment_name ?? '') : '',
-      attachment_mime: hasAttachment ? (request.attachment_mime ?? '') : '',
+      attachment_name: attachmentName,
+      attachment_mime: attachmentMime,
       has_attachment: hasAttachment ? 1 : 0,
       sent_at: new Date().toISOString(),
       client_id: clientId,
       request_digest: digest,
+      signature,
     };
     const id = await this.#store.messages.insert(row);
     // Another send with this client_id was committed first (a concurrent retry): nothing was stored.
@@ -271,6 +301,39 @@ function withKeyIds(ciphertext: MessageCiphertext, keyId: number, senderKeyId: n
     encrypted_attachment: ciphertext.encrypted_attachment,
     attachment_nonce: ciphertext.attachment_nonce,
   };
+}
+
+/**
+ * Part B 11, before any key is looked up: a signature is 64 bytes of strict
+ * base64, on an end-to-end send only, with the client_id and sender_key_id
+ * it covers.
+ */
+function checkSignatureShape(signature: string, encrypted: boolean, clientId: string | null, senderKeyId: number | null): void {
+  if (!encrypted) {
+    throw ValidationError.field('signature', 'signature belongs to end-to-end sends: a plaintext send is encrypted by the server, which cannot sign for you.');
+  }
+  requireBytes('signature', signature, ED25519_SIGNATURE_BYTES);
+  if (clientId === null) throw ValidationError.field('client_id', 'A signed send needs a client_id: the signature covers it, so a replayed message shows as a repeat.');
+  if (senderKeyId === null) {
+    throw ValidationError.field('sender_key_id', 'A signed send needs sender_key_id (with sender_encrypted_symmetric_key): it names the key version whose signing key signed.');
+  }
+}
+
+/** Part B 11: an account whose current key version has a signing key signs every end-to-end send; one without cannot sign. */
+function requireSignatureIfSigning(signingPublicKey: string | null, signature: string | null): void {
+  if (signingPublicKey !== null && signature === null) {
+    throw ValidationError.field('signature', 'signature is required: your current key version has a signing key, so your end-to-end sends must be signed.');
+  }
+  if (signingPublicKey === null && signature !== null) {
+    throw ValidationError.field('signature', 'Your current key version has no signing key to check this signature with: send unsigned, or rotate with a signing key first.');
+  }
+}
+
+function badSignature(senderKeyId: number): ValidationError {
+  return ValidationError.field(
+    'signature',
+    `signature does not verify: it must be your key version ${senderKeyId}'s Ed25519 signature over securechat/msg/v1 and this message's fields, exactly as sent.`,
+  );
 }
 
 function invalidAttachment(): never {

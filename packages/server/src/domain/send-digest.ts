@@ -57,6 +57,8 @@ export async function encryptedSendDigest(request: EncryptedSend): Promise<strin
   text(hash, request.attachment_nonce ?? '');
   text(hash, request.attachment_name ?? '');
   text(hash, request.attachment_mime ?? '');
+  // Part B 11: only when present, so an unsigned send's digest is what it was before signatures existed.
+  if (request.signature !== undefined) text(hash, request.signature);
   return hash.digest('base64');
 }
 

@@ -2,8 +2,13 @@
 import { LARGE_ATTACHMENT_OCTETS, type MessageRow, type NewMessage, type UserKeyRow } from '../store/index.ts';
 
 /** The API's objects are defined once, in the protocol package every client shares. */
-export type { Envelope as EnvelopeView, PublicKeyEntry as PublicKeyView, Session as SessionView, User as UserView } from '@securechat/protocol';
-import type { Envelope as EnvelopeView, Message, User as UserView } from '@securechat/protocol';
+export type { Session as SessionView, User as UserView } from '@securechat/protocol';
+import type { Envelope, KeyVersion, Message, PublicKeyEntry, User as UserView } from '@securechat/protocol';
+
+/** The protocol's objects with Part B 11's fields always present (clients of older servers may lack them; ours never do). */
+export type EnvelopeView = Required<Envelope>;
+export type PublicKeyView = Required<PublicKeyEntry>;
+export type KeyVersionView = KeyVersion;
 
 /** From this size on (the store's: such attachments are also read off the event loop), an attachment is streamed into responses rather than copied (http/message-json.ts). Base64 is ASCII: characters are octets. */
 const LARGE_ATTACHMENT_CHARS = LARGE_ATTACHMENT_OCTETS;
@@ -24,7 +29,7 @@ export class DeferredAttachment {
 }
 
 /** A Message; an attachment's base64 may be kept as its ASCII bytes (it is spliced into JSON, never escaped), or not read yet. */
-export type MessageView = Omit<Message, 'encrypted_attachment'> & { encrypted_attachment: string | Buffer | DeferredAttachment };
+export type MessageView = Omit<Required<Message>, 'encrypted_attachment'> & { encrypted_attachment: string | Buffer | DeferredAttachment };
 
 export function hasLargeAttachment(view: MessageView): boolean {
   return view.encrypted_attachment.length >= LARGE_ATTACHMENT_CHARS;
@@ -38,6 +43,21 @@ export function envelopeView(key: UserKeyRow): EnvelopeView {
     private_key_salt: key.private_key_salt,
     private_key_iterations: key.private_key_iterations,
     key_id: key.key_id,
+    created_at: key.created_at,
+    signing_public_key: key.signing_public_key,
+    key_signature: key.key_signature,
+    encrypted_signing_key: key.encrypted_signing_key,
+    signing_key_nonce: key.signing_key_nonce,
+  };
+}
+
+/** Part B 11: one entry of GET /api/users/{username}/keys/. */
+export function keyVersionView(key: KeyVersion): KeyVersionView {
+  return {
+    key_id: key.key_id,
+    public_key: key.public_key,
+    signing_public_key: key.signing_public_key,
+    key_signature: key.key_signature,
     created_at: key.created_at,
   };
 }
@@ -81,5 +101,6 @@ export function storedMessageView(
     sender_encrypted_symmetric_key: row.sender_encrypted_symmetric_key,
     sender_key_id: row.sender_key_id ?? null,
     client_id: row.client_id ?? null,
+    signature: row.signature ?? null,
   };
 }

@@ -2,12 +2,13 @@
 import { Type } from '@sinclair/typebox';
 import { authSecurity, caller, parseId, requireAuth, type App, type RouteOptions } from './context.ts';
 import { clientKeyPairOf } from '../domain/client-crypto.ts';
-import { ClientKeyPairFields, errorResponses, Password, ResealedEnvelopeSchema, USERNAME_PATTERN } from './schemas.ts';
+import { ClientKeyPairFields, errorResponses, Password, ResealedEnvelopeSchema, SigningKeyFields, USERNAME_PATTERN } from './schemas.ts';
 
 const Registration = Type.Object({
   username: Type.String({ pattern: USERNAME_PATTERN, description: 'ASCII letters, digits and @.+-_, 1–150; unique ignoring case' }),
   password: Password('8–1024 characters, used exactly as typed (end-to-end clients send their login secret)'),
   ...ClientKeyPairFields,
+  ...SigningKeyFields,
 });
 
 /** Most envelopes one password change may carry: one per key version. */

@@ -2,7 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import { authSecurity, caller, requireAuth, type App, type RouteOptions } from './context.ts';
 import { clientKeyPairOf } from '../domain/client-crypto.ts';
-import { ClientKeyPairFields, errorResponses } from './schemas.ts';
+import { ClientKeyPairFields, errorResponses, SigningKeyFields } from './schemas.ts';
 
 export async function keyRoutes(app: App, { domain, authRateLimit }: RouteOptions): Promise<void> {
   requireAuth(app, domain.sessions);
@@ -23,7 +23,7 @@ export async function keyRoutes(app: App, { domain, authRateLimit }: RouteOption
       tags: ['keys'],
       summary: 'Re-check the password and make a new key version current (server-made, or the client’s own); older versions are kept',
       security: authSecurity,
-      body: Type.Object({ password: Type.String({ maxLength: 1024 }), ...ClientKeyPairFields }),
+      body: Type.Object({ password: Type.String({ maxLength: 1024 }), ...ClientKeyPairFields, ...SigningKeyFields }),
       response: { 200: Type.Ref('Envelope'), ...errorResponses(400, 401, 409, 413, 415, 429) },
     },
     handler: async (request) => domain.accounts.rotateKeys(caller(request).user, request.body.password, clientKeyPairOf(request.body)),

@@ -34,6 +34,10 @@ const SendBody = Type.Object({
       description: 'Part B10: an idempotency key the sender chose, lowercase UUID text (8-4-4-4-12). Sent again with the same body: 200 with the original message, nothing stored; with another body: 409.',
     }),
   ),
+  signature: Base64(
+    'end-to-end, Part B 11: Ed25519 signature (64 bytes) by the signing key of sender_key_id over securechat/msg/v1 and the fields; needs client_id and sender_key_id; required once your current key version has a signing key',
+    128,
+  ),
 });
 
 const ListQuery = Type.Object({

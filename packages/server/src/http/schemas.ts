@@ -21,6 +21,10 @@ export function errorResponses(...statuses: number[]): Record<number, TSchema> {
   return Object.fromEntries(statuses.map((status) => [status, Type.Ref('Error')]));
 }
 
+function NullableString(description: string) {
+  return Type.Union([Type.String(), Type.Null()], { description });
+}
+
 export const UserSchema = Type.Object({ id: Type.Integer(), username: Type.String() }, { $id: 'User' });
 
 export const EnvelopeSchema = Type.Object(
@@ -32,13 +36,35 @@ export const EnvelopeSchema = Type.Object(
     private_key_iterations: Type.Integer({ description: 'PBKDF2-HMAC-SHA256 rounds' }),
     key_id: Type.Integer({ description: 'key version, 1, 2, …' }),
     created_at: Type.String({ format: 'date-time' }),
+    signing_public_key: NullableString('Part B 11: base64 of the 32-byte Ed25519 public key of this version; null without one'),
+    key_signature: NullableString('Part B 11: base64, 64 bytes: version key_id − 1 vouching for this one; null for a chain start'),
+    encrypted_signing_key: NullableString('Part B 11: base64(AES-256-GCM(Ed25519 PKCS#8 DER) ‖ tag) under the same derived key'),
+    signing_key_nonce: NullableString('Part B 11: base64, 12 bytes, never private_key_nonce'),
   },
   { $id: 'Envelope' },
 );
 
 export const PublicKeyEntrySchema = Type.Object(
-  { user: Type.Ref('User'), public_key: Type.String(), key_id: Type.Integer({ description: 'current key version' }) },
+  {
+    user: Type.Ref('User'),
+    public_key: Type.String(),
+    key_id: Type.Integer({ description: 'current key version' }),
+    signing_public_key: NullableString('Part B 11: the current version’s Ed25519 public key, base64 (32 bytes); null without one'),
+    key_signature: NullableString('Part B 11: the previous version vouching for the current one, base64 (64 bytes); null for a chain start'),
+  },
   { $id: 'PublicKeyEntry' },
+);
+
+/** Part B 11: one key version of GET /api/users/{username}/keys/. */
+export const KeyVersionSchema = Type.Object(
+  {
+    key_id: Type.Integer({ description: 'key version, 1, 2, …' }),
+    public_key: Type.String({ description: 'PEM SubjectPublicKeyInfo' }),
+    signing_public_key: NullableString('base64 of the 32-byte Ed25519 public key; null without one'),
+    key_signature: NullableString('base64, 64 bytes: Ed25519 by version key_id − 1 over the key link; null for a chain start'),
+    created_at: Type.String({ format: 'date-time' }),
+  },
+  { $id: 'KeyVersion' },
 );
 
 export const AuthResultSchema = Type.Object(
@@ -64,6 +90,7 @@ export const MessageSchema = Type.Object(
     sender_encrypted_symmetric_key: Type.String({ description: 'the message key wrapped for the sender, "" if absent' }),
     sender_key_id: Type.Union([Type.Integer(), Type.Null()], { description: 'sender key version, null if absent' }),
     client_id: Type.Union([Type.String({ format: 'uuid' }), Type.Null()], { description: 'the idempotency key the sender chose (Part B10), null if none' }),
+    signature: NullableString('Part B 11: the sender’s Ed25519 signature (base64, 64 bytes), verified by the server when sent; null for unsigned messages'),
   },
   { $id: 'Message' },
 );
@@ -81,7 +108,7 @@ export const SessionSchema = Type.Object(
 );
 
 /** Shared schemas, registered once with `app.addSchema` and referenced by $id. */
-export const sharedSchemas = [ErrorBody, UserSchema, EnvelopeSchema, PublicKeyEntrySchema, AuthResultSchema, MessageSchema, SessionSchema];
+export const sharedSchemas = [ErrorBody, UserSchema, EnvelopeSchema, PublicKeyEntrySchema, KeyVersionSchema, AuthResultSchema, MessageSchema, SessionSchema];
 
 export const Password = (description: string) => Type.String({ minLength: 8, maxLength: 1024, description });
 
@@ -107,5 +134,24 @@ export const ClientKeyPairFields = {
   private_key_iterations: Type.Optional(SealedKeyFields.private_key_iterations),
 };
 
-/** Part B6: one key version re-sealed by an end-to-end client. */
-export const ResealedEnvelopeSchema = Type.Object({ key_id: Type.Integer({ minimum: 1 }), ...SealedKeyFields });
+const OptionalNullable = (maxLength: number, description: string) =>
+  Type.Optional(Type.Union([Type.String({ maxLength }), Type.Null()], { description }));
+
+/** Part B 11: a client-made signing key at register and rotate (the three together or none), and the previous version's vouching. */
+export const SigningKeyFields = {
+  signing_public_key: OptionalNullable(64, 'end-to-end, Part B 11: base64 of the 32-byte Ed25519 public key'),
+  encrypted_signing_key: OptionalNullable(1024, 'end-to-end, Part B 11: base64(AES-256-GCM(Ed25519 PKCS#8 DER) ‖ tag), same derived key as the private key'),
+  signing_key_nonce: OptionalNullable(64, 'end-to-end, Part B 11: base64, 12 bytes, not private_key_nonce'),
+  key_signature: OptionalNullable(
+    128,
+    'end-to-end, Part B 11, rotate: base64 (64 bytes) Ed25519 by the current version over the link to current + 1; null to start a chain',
+  ),
+};
+
+/** Part B6: one key version re-sealed by an end-to-end client (Part B 11: with its signing key, where it has one). */
+export const ResealedEnvelopeSchema = Type.Object({
+  key_id: Type.Integer({ minimum: 1 }),
+  ...SealedKeyFields,
+  encrypted_signing_key: SigningKeyFields.encrypted_signing_key,
+  signing_key_nonce: SigningKeyFields.signing_key_nonce,
+});

@@ -1,4 +1,4 @@
-/** /api/users/ and /api/users/{username}/public-key/ (Part A + B1, B3). */
+/** /api/users/, /api/users/{username}/public-key/ and /api/users/{username}/keys/ (Part A + B1, B3, B11). */
 import { Type } from '@sinclair/typebox';
 import { authSecurity, caller, requireAuth, type App, type RouteOptions } from './context.ts';
 import { canonicalIntegers, nextLink } from './pagination.ts';
@@ -41,5 +41,16 @@ export async function userRoutes(app: App, { domain }: RouteOptions): Promise<vo
       response: { 200: Type.Ref('PublicKeyEntry'), ...errorResponses(401, 404) },
     },
     handler: async (request) => domain.directory.publicKeyOf(request.params.username),
+  });
+
+  app.get('/api/users/:username/keys/', {
+    schema: {
+      tags: ['users'],
+      summary: "Every key version of a user, oldest first, with signing keys and key signatures, to check the key chain (Part B 11)",
+      security: authSecurity,
+      params: Type.Object({ username: Type.String() }),
+      response: { 200: Type.Array(Type.Ref('KeyVersion')), ...errorResponses(401, 404) },
+    },
+    handler: async (request) => domain.directory.keyHistoryOf(request.params.username),
   });
 }

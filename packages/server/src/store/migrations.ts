@@ -78,4 +78,16 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  // Part B 11, signatures: per key version its Ed25519 public key, the previous version's signature
+  // vouching for it, and the signing private key sealed beside the RSA one; per message the sender's
+  // signature. All nullable (older accounts, server-made keys and older messages have none), all
+  // stored and returned verbatim.
+  '0003_signatures': {
+    async up(db: Kysely<unknown>) {
+      for (const column of ['signing_public_key', 'key_signature', 'encrypted_signing_key', 'signing_key_nonce']) {
+        await db.schema.alterTable('user_keys').addColumn(column, 'text').execute();
+      }
+      await db.schema.alterTable('messages').addColumn('signature', 'text').execute();
+    },
+  },
 };

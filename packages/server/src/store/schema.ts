@@ -22,6 +22,14 @@ export interface UserKeysTable {
   /** 'server': sealed by the server from the password it saw; 'client': made and sealed by an end-to-end client. */
   sealed_by: KeyCustody;
   created_at: string;
+  /** Part B 11 (migration 0003): base64 of the 32-byte Ed25519 public key; null for server-made and older keys. */
+  signing_public_key: string | null;
+  /** Part B 11: version key_id − 1's Ed25519 signature over this version's key link (base64, 64 bytes); null for a chain start. */
+  key_signature: string | null;
+  /** Part B 11: the Ed25519 PKCS#8 sealed under the envelope's derived key (base64 ciphertext ‖ tag); null without a signing key. */
+  encrypted_signing_key: string | null;
+  /** Part B 11: its own 12-byte nonce (base64), never the private key's. */
+  signing_key_nonce: string | null;
 }
 
 export type KeyCustody = 'server' | 'client';
@@ -60,6 +68,8 @@ export interface MessagesTable {
    * client_id. Derived from ciphertext and non-secret metadata only, never from a plaintext.
    */
   request_digest: string | null;
+  /** Part B 11 (migration 0003): the sender's Ed25519 signature (base64, 64 bytes) as sent, verified before storing; null when unsigned. */
+  signature: string | null;
 }
 
 export interface DatabaseSchema {

@@ -5,11 +5,21 @@ import type { UserKeyRow, UserRow } from './schema.ts';
 import type { SessionCache } from './session-cache.ts';
 import { usernameKey } from './username-key.ts';
 
-export type NewKeyVersion = Omit<UserKeyRow, 'user_id' | 'key_id' | 'created_at'>;
+/** Part B 11's columns: absent means null (server-made keys, clients without signing keys). */
+type SigningColumns = 'signing_public_key' | 'key_signature' | 'encrypted_signing_key' | 'signing_key_nonce';
+
+export type NewKeyVersion = Omit<UserKeyRow, 'user_id' | 'key_id' | 'created_at' | SigningColumns> & Partial<Pick<UserKeyRow, SigningColumns>>;
 
 export type ResealedEnvelope = Pick<
   UserKeyRow,
-  'key_id' | 'encrypted_private_key' | 'private_key_nonce' | 'private_key_salt' | 'private_key_iterations' | 'sealed_by'
+  | 'key_id'
+  | 'encrypted_private_key'
+  | 'private_key_nonce'
+  | 'private_key_salt'
+  | 'private_key_iterations'
+  | 'sealed_by'
+  | 'encrypted_signing_key'
+  | 'signing_key_nonce'
 >;
 
 export interface PublicKeyRow {
@@ -17,14 +27,22 @@ export interface PublicKeyRow {
   username: string;
   public_key: string;
   key_id: number;
+  signing_public_key: string | null;
+  key_signature: string | null;
 }
+
+/** Part B 11: what the keys endpoint lists of each version, and the keyring checks. */
+export type PublicKeyVersion = Pick<UserKeyRow, 'key_id' | 'public_key' | 'signing_public_key' | 'key_signature' | 'created_at'>;
+
+/** Why addKeyVersion added nothing: the account is at its cap, or its current version is no longer the one the new version was checked against. */
+export type KeyVersionRefusal = 'full' | 'raced';
 
 export function isUniqueViolation(error: unknown): boolean {
   return error instanceof Error && 'code' in error && error.code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
 
 const PUBLIC_KEYS = `
-  SELECT u.id, u.username, k.public_key, k.key_id
+  SELECT u.id, u.username, k.public_key, k.key_id, k.signing_public_key, k.key_signature
   FROM users u JOIN user_keys k ON k.user_id = u.id AND k.key_id = u.current_key_id`;
 
 export interface UserIdentity {
@@ -42,6 +60,8 @@ export class UserRepository {
   readonly #byUsername;
   readonly #currentKeyId;
   readonly #publicKey;
+  readonly #keyVersion;
+  readonly #history;
   readonly #currentKey;
   readonly #keys;
   readonly #publicKeyOf;
@@ -59,6 +79,9 @@ export class UserRepository {
     this.#identityByUsername = sqlite.prepare<[string], UserIdentity>('SELECT id, username FROM users WHERE username_lower = ?');
     this.#currentKeyId = sqlite.prepare<[number], number>('SELECT current_key_id FROM users WHERE id = ?').pluck();
     this.#publicKey = sqlite.prepare<[number, number], string>('SELECT public_key FROM user_keys WHERE user_id = ? AND key_id = ?').pluck();
+    const versionColumns = 'key_id, public_key, signing_public_key, key_signature, created_at';
+    this.#keyVersion = sqlite.prepare<[number, number], PublicKeyVersion>(`SELECT ${versionColumns} FROM user_keys WHERE user_id = ? AND key_id = ?`);
+    this.#history = sqlite.prepare<[number], PublicKeyVersion>(`SELECT ${versionColumns} FROM user_keys WHERE user_id = ? ORDER BY key_id`);
     this.#currentKey = sqlite.prepare<[number], UserKeyRow>(
       'SELECT k.* FROM user_keys k JOIN users u ON u.id = k.user_id AND u.current_key_id = k.key_id WHERE u.id = ?',
     );
@@ -77,15 +100,18 @@ export class UserRepository {
        VALUES (@username, @username_lower, @password_hash, @current_key_id, @created_at) RETURNING *`,
     );
     const insertKey = sqlite.prepare<UserKeyRow, UserKeyRow>(
-      `INSERT INTO user_keys (user_id, key_id, public_key, encrypted_private_key, private_key_nonce, private_key_salt, private_key_iterations, sealed_by, created_at)
-       VALUES (@user_id, @key_id, @public_key, @encrypted_private_key, @private_key_nonce, @private_key_salt, @private_key_iterations, @sealed_by, @created_at)
+      `INSERT INTO user_keys (user_id, key_id, public_key, encrypted_private_key, private_key_nonce, private_key_salt, private_key_iterations, sealed_by, created_at,
+         signing_public_key, key_signature, encrypted_signing_key, signing_key_nonce)
+       VALUES (@user_id, @key_id, @public_key, @encrypted_private_key, @private_key_nonce, @private_key_salt, @private_key_iterations, @sealed_by, @created_at,
+         @signing_public_key, @key_signature, @encrypted_signing_key, @signing_key_nonce)
        RETURNING *`,
     );
     const setCurrentKey = sqlite.prepare<[number, number]>('UPDATE users SET current_key_id = ? WHERE id = ?');
     const setPasswordHash = sqlite.prepare<[string, number]>('UPDATE users SET password_hash = ? WHERE id = ?');
     const reseal = sqlite.prepare<ResealedEnvelope & { user_id: number }>(
       `UPDATE user_keys SET encrypted_private_key = @encrypted_private_key, private_key_nonce = @private_key_nonce,
-         private_key_salt = @private_key_salt, private_key_iterations = @private_key_iterations, sealed_by = @sealed_by
+         private_key_salt = @private_key_salt, private_key_iterations = @private_key_iterations, sealed_by = @sealed_by,
+         encrypted_signing_key = @encrypted_signing_key, signing_key_nonce = @signing_key_nonce
        WHERE user_id = @user_id AND key_id = @key_id`,
     );
     const deleteOtherSessions = sqlite.prepare<[number, number]>('DELETE FROM sessions WHERE user_id = ? AND id != ?');
@@ -101,13 +127,14 @@ export class UserRepository {
         current_key_id: 1,
         created_at: user.now,
       })!;
-      const key = insertKey.get({ ...user.key, user_id: row.id, key_id: 1, created_at: user.now })!;
+      const key = insertKey.get({ ...withSigningColumns(user.key), user_id: row.id, key_id: 1, created_at: user.now })!;
       return { user: row, key };
     });
-    this.#addKeyVersion = sqlite.transaction((userId: number, key: NewKeyVersion, now: string, maxVersions: number) => {
+    this.#addKeyVersion = sqlite.transaction((userId: number, key: NewKeyVersion, now: string, maxVersions: number, expectedKeyId: number | undefined) => {
       const keyId = this.#currentKeyId.get(userId)! + 1;
-      if (keyId > maxVersions) return undefined;
-      const row = insertKey.get({ ...key, user_id: userId, key_id: keyId, created_at: now })!;
+      if (keyId > maxVersions) return 'full' as const;
+      if (expectedKeyId !== undefined && keyId !== expectedKeyId) return 'raced' as const;
+      const row = insertKey.get({ ...withSigningColumns(key), user_id: userId, key_id: keyId, created_at: now })!;
       setCurrentKey.run(keyId, userId);
       return row;
     });
@@ -151,8 +178,18 @@ export class UserRepository {
    * never deleted, so the current id is the count).
    */
   async addKeyVersion(userId: number, key: NewKeyVersion, now: string, maxVersions = Infinity): Promise<UserKeyRow | undefined> {
-    const row = this.#addKeyVersion(userId, key, now, maxVersions);
-    if (row) this.#currentKeyIds.set(userId, row.key_id);
+    const row = await this.addKeyVersionAs(userId, key, now, maxVersions);
+    return typeof row === 'string' ? undefined : row;
+  }
+
+  /**
+   * addKeyVersion that also refuses ('raced') when the new version would not
+   * be `expectedKeyId` — a key_signature (Part B 11) vouches for one key id,
+   * so a rotation checked against version N must become N + 1 or nothing.
+   */
+  async addKeyVersionAs(userId: number, key: NewKeyVersion, now: string, maxVersions = Infinity, expectedKeyId?: number): Promise<UserKeyRow | KeyVersionRefusal> {
+    const row = this.#addKeyVersion(userId, key, now, maxVersions, expectedKeyId);
+    if (typeof row !== 'string') this.#currentKeyIds.set(userId, row.key_id);
     return row;
   }
 
@@ -180,6 +217,16 @@ export class UserRepository {
     return this.#publicKey.get(userId, keyId);
   }
 
+  /** Part B 11: one version's public keys and key_signature. */
+  async keyVersion(userId: number, keyId: number): Promise<PublicKeyVersion | undefined> {
+    return this.#keyVersion.get(userId, keyId);
+  }
+
+  /** Part B 11: every version's public keys and key_signature, oldest first. */
+  async keyHistory(userId: number): Promise<PublicKeyVersion[]> {
+    return this.#history.all(userId);
+  }
+
   async currentKey(userId: number): Promise<UserKeyRow | undefined> {
     return this.#currentKey.get(userId);
   }
@@ -202,4 +249,14 @@ export class UserRepository {
     if (prefix === null) return [];
     return this.#listPublicKeysByPrefix.all({ viewer, prefix, end: `${prefix}\u007f`, limit, offset });
   }
+}
+
+function withSigningColumns(key: NewKeyVersion): Omit<UserKeyRow, 'user_id' | 'key_id' | 'created_at'> {
+  return {
+    ...key,
+    signing_public_key: key.signing_public_key ?? null,
+    key_signature: key.key_signature ?? null,
+    encrypted_signing_key: key.encrypted_signing_key ?? null,
+    signing_key_nonce: key.signing_key_nonce ?? null,
+  };
 }
