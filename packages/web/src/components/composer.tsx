@@ -3,7 +3,7 @@
  * from "Attach file" or is dropped on the thread (see thread.tsx). Files over
  * the server's limit are refused here with a sentence, before any work.
  */
-import type { SendProgress, User } from '@securechat/client';
+import { TimeoutError, type SendProgress, type User } from '@securechat/client';
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import { errorSentence } from '../error-text.ts';
 import { formatBytes } from '../format.ts';
@@ -43,7 +43,8 @@ export function Composer({ chat, peer, file, onFile, fileProblem }: ComposerProp
       onFile(null);
     } catch (e) {
       setText((current) => (current === '' ? sentText : current));
-      setError(`Not sent: ${errorSentence(e)}`);
+      // After a timeout nobody knows whether the server stored it (a retry of the same send would not double it, a new one would).
+      setError(e instanceof TimeoutError ? `${errorSentence(e)} It may have been sent: check the conversation before sending it again.` : `Not sent: ${errorSentence(e)}`);
     } finally {
       setProgress(null);
     }

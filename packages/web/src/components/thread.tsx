@@ -107,7 +107,8 @@ export function Thread({ chat, peer, onBack }: { chat: ChatStore; peer: User; on
         if (element && seen.current.nearBottom) element.scrollTop = element.scrollHeight;
       }}>
         {history === 'loading' && <p class="thread__history quiet">Loading older messages…</p>}
-        {history === 'idle' && !loading && from > 0 && (
+        {history === 'failed' && <p class="thread__history quiet">Older messages could not be loaded. {chat.historyError.value}</p>}
+        {(history === 'idle' || history === 'failed') && !loading && from > 0 && (
           <button type="button" class="link-button thread__older" onClick={() => void chat.loadOlder(peer.id)}>
             Load older messages
           </button>

@@ -42,7 +42,8 @@ export interface ConversationSummary {
 }
 
 export type LiveState = 'connecting' | 'live' | 'reconnecting' | 'closed';
-export type HistoryState = 'idle' | 'loading' | 'done';
+/** `failed`: the last page could not be loaded; only asking again (a button) retries. */
+export type HistoryState = 'idle' | 'loading' | 'done' | 'failed';
 
 /** Until the server says otherwise (GET /api/limits/): its default. */
 const DEFAULT_MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024;
@@ -64,6 +65,8 @@ export class ChatStore {
   readonly loading = signal(true);
   readonly loadError = signal<string | null>(null);
   readonly history = signal<HistoryState>('idle');
+  /** Why the last older page failed (with history `failed`). */
+  readonly historyError = signal<string | null>(null);
   /**
    * Threads show messages from this id on. The two mailboxes are paged
    * separately, so below the older of their loaded edges one of them may
@@ -174,8 +177,9 @@ export class ChatStore {
    * mailboxes until that conversation gained a message or history ends.
    */
   async loadOlder(peerId: number): Promise<void> {
-    if (this.history.value !== 'idle' || this.loading.value) return;
+    if ((this.history.value !== 'idle' && this.history.value !== 'failed') || this.loading.value) return;
     this.history.value = 'loading';
+    this.historyError.value = null;
     try {
       const shown = () => this.conversations.value.get(peerId)?.messages.filter((m) => m.id >= this.historyFrom.value).length ?? 0;
       const before = shown();
@@ -189,8 +193,8 @@ export class ChatStore {
       }
       this.history.value = this.#historyDone() ? 'done' : 'idle';
     } catch (error) {
-      this.history.value = 'idle';
-      this.#failed(error, this.notice);
+      this.history.value = 'failed';
+      this.#failed(error, this.historyError);
     }
   }
 
