@@ -15,6 +15,8 @@ import { MessageItem } from './message-item.tsx';
 const LOAD_OLDER_THRESHOLD = 80;
 const NEAR_BOTTOM = 120;
 const NONE: ChatMessage[] = [];
+/** Matches the one-pane layout in styles.css. */
+const NARROW = '(max-width: 720px)';
 
 export function Thread({ chat, peer, onBack }: { chat: ChatStore; peer: User; onBack: () => void }) {
   const loaded = chat.active.value?.messages ?? NONE;
@@ -82,6 +84,11 @@ export function Thread({ chat, peer, onBack }: { chat: ChatStore; peer: User; on
       }}
       onDragLeave={(event) => {
         if (!event.currentTarget.contains(event.relatedTarget as Node | null)) setDragging(false);
+      }}
+      onKeyDown={(event) => {
+        // Escape leaves the thread where only one pane fits (not while a draft is being written).
+        const typing = event.target instanceof HTMLTextAreaElement && event.target.value !== '';
+        if (event.key === 'Escape' && !typing && matchMedia(NARROW).matches) onBack();
       }}
       onDrop={(event) => {
         event.preventDefault();

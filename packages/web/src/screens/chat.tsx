@@ -25,6 +25,12 @@ export function ChatScreen({ chat, view }: { chat: ChatStore; view: 'conversatio
     chat.openConversation(peer);
   }
 
+  /** Narrow screens: from the thread back to the list, with the focus where the list starts. */
+  function backToList() {
+    open(null);
+    requestAnimationFrame(() => document.querySelector<HTMLElement>('.sidebar input')?.focus());
+  }
+
   async function leave() {
     setLeaving(true);
     await logOut();
@@ -78,7 +84,7 @@ export function ChatScreen({ chat, view }: { chat: ChatStore; view: 'conversatio
                 </button>
               </div>
             ) : active ? (
-              <Thread key={active.peer.id} chat={chat} peer={active.peer} onBack={() => open(null)} />
+              <Thread key={active.peer.id} chat={chat} peer={active.peer} onBack={backToList} />
             ) : (
               <div class="empty">
                 <h2>No conversation open</h2>

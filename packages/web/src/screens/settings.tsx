@@ -16,6 +16,8 @@ export function SettingsScreen({ chat }: { chat: ChatStore }) {
   const client = chat.client;
   const [outcome, setOutcome] = useState<Outcome>(null);
   const [busy, setBusy] = useState<string | null>(null);
+  /** Bumped to list the sessions again (a password change logs the others out). */
+  const [sessionsVersion, setSessionsVersion] = useState(0);
 
   /** Runs one action; a 401 means this session is over, anything else is a sentence. */
   async function run(section: Section, label: string, action: () => Promise<string | null>): Promise<boolean> {
@@ -56,9 +58,10 @@ export function SettingsScreen({ chat }: { chat: ChatStore }) {
       }} />
       <PasswordSection busy={busy} run={run} message={message('password')} change={async (current, next) => {
         await client.changePassword(current, next);
+        setSessionsVersion((version) => version + 1);
         return 'Your password was changed. Your other sessions were logged out.';
       }} />
-      <SessionsSection busy={busy} run={run} message={message('sessions')} chat={chat} />
+      <SessionsSection key={sessionsVersion} busy={busy} run={run} message={message('sessions')} chat={chat} />
     </main>
   );
 }
@@ -154,16 +157,22 @@ function PasswordSection({ busy, run, message, change }: SectionProps & { change
 
 function SessionsSection({ busy, run, message, chat }: SectionProps & { chat: ChatStore }) {
   const [sessions, setSessions] = useState<Session[] | null>(null);
+  const [loadProblem, setLoadProblem] = useState<string | null>(null);
 
-  async function refresh() {
-    await run('sessions', 'load-sessions', async () => {
-      setSessions(await chat.client.sessions());
-      return null;
-    });
-  }
-
+  // Loaded on its own, not through `run`: listing must not wipe another section's sentence.
   useEffect(() => {
-    void refresh();
+    let current = true;
+    chat.client.sessions().then(
+      (list) => current && setSessions(list),
+      (error) => {
+        if (!current) return;
+        if (isSessionEnded(error)) sessionEnded();
+        else setLoadProblem(`Sessions could not be loaded: ${errorSentence(error)}`);
+      },
+    );
+    return () => {
+      current = false;
+    };
   }, []);
 
   async function revoke(session: Session) {
@@ -178,7 +187,7 @@ function SessionsSection({ busy, run, message, chat }: SectionProps & { chat: Ch
     <section class="settings__section">
       <h3 id="settings-sessions">Sessions</h3>
       {sessions === null ? (
-        <p class="quiet">{busy === 'load-sessions' ? 'Loading sessions…' : 'Sessions could not be loaded.'}</p>
+        <p class="quiet">{loadProblem ?? 'Loading sessions…'}</p>
       ) : (
         <ul role="list" class="sessions">
           {sessions.map((session) => (
