@@ -174,6 +174,8 @@ export async function register(p: WatchedPage, username: string, password: strin
   if (options.remember) await remember.check();
   else await remember.uncheck();
   await page.getByRole('button', { name: 'Create account', exact: true }).click();
+  // Seconds of key generation and PBKDF2: the button says what it is doing meanwhile.
+  await page.getByRole('button', { name: 'Generating your keys…' }).or(chatReady(page)).first().waitFor();
   await chatReady(page).waitFor({ timeout: 60_000 });
 }
 
@@ -187,6 +189,7 @@ export async function logIn(p: WatchedPage, username: string, password: string, 
   if (options.remember) await remember.check();
   else await remember.uncheck();
   await page.getByRole('button', { name: 'Log in', exact: true }).click();
+  await page.getByRole('button', { name: 'Deriving keys…' }).or(chatReady(page)).first().waitFor();
   await chatReady(page).waitFor({ timeout: 60_000 });
 }
 

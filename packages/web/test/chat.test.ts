@@ -46,6 +46,7 @@ describe.skipIf(skipBrowser)('SecureChat web app in Chromium', () => {
   let alice: WatchedPage;
   let bob: WatchedPage;
   let alice2: WatchedPage;
+  let hostileClients: SecureChatClient[] = [];
   const axeReport: string[] = [];
 
   beforeAll(async () => {
@@ -98,7 +99,9 @@ describe.skipIf(skipBrowser)('SecureChat web app in Chromium', () => {
 
   it('two people register and chat live, each message visible on the other page within 1 s of Send', async () => {
     // Bob remembers this device (checked in the reload test), Alice does not.
+    const working = watchFor(alice.page, 'button', 'Generating your keys…', 60_000);
     await Promise.all([register(alice, ALICE.username, ALICE.password), register(bob, BOB.username, BOB.password, { remember: true })]);
+    await (await working)();
     await Promise.all([
       alice.page.getByRole('status').filter({ hasText: 'Live' }).waitFor(),
       bob.page.getByRole('status').filter({ hasText: 'Live' }).waitFor(),
@@ -143,8 +146,10 @@ describe.skipIf(skipBrowser)('SecureChat web app in Chromium', () => {
     await alice.page.getByRole('button', { name: 'Remove attachment' }).waitFor();
     const bobLog = await thread(bob.page, ALICE.username);
     const arrived = await watchFor(bob.page, '[role="log"] article button', `Download ${name}`, 30_000);
+    const progressShown = await watchFor(alice.page, 'progress[aria-label="Upload progress"]', '', 30_000);
     const clickedAt = await sendTextIn(alice, 'The random file');
     latencies.attachment1MiB = (await arrived()) - clickedAt;
+    await progressShown();
     // Sent: the composer lets go of the file.
     await alice.page.getByRole('button', { name: 'Remove attachment' }).waitFor({ state: 'detached' });
 
@@ -153,6 +158,27 @@ describe.skipIf(skipBrowser)('SecureChat web app in Chromium', () => {
     const received = await readFile((await download.path())!);
     expect(received.length).toBe(bytes.length);
     expect(await sha256(received)).toBe(await sha256(bytes));
+  });
+
+  it('a file over the server\'s limit is refused with a sentence and not sent', async () => {
+    const limit = (await (await fetch(`${server.url}/api/limits/`)).json()).max_attachment_bytes as number;
+    // Made in the page (zeros), so no 25 MiB cross the DevTools protocol.
+    const dataTransfer = await alice.page.evaluateHandle((size) => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([new Uint8Array(size)], 'too-big.bin', { type: 'application/octet-stream' }));
+      return transfer;
+    }, limit + 1);
+    const box = alice.page.getByRole('textbox', { name: 'Message', exact: true });
+    for (const event of ['dragenter', 'dragover', 'drop']) await box.dispatchEvent(event, { dataTransfer });
+    await dataTransfer.dispose();
+    const alert = alice.page.getByRole('main').getByRole('alert').filter({ hasText: 'too-big.bin' });
+    await expect(alert.innerText()).resolves.toMatch(/\w+ \w+.*\./);
+    expect(await alice.page.getByRole('button', { name: 'Remove attachment' }).count()).toBe(0);
+    // Sending now sends only the text.
+    await sendTextIn(alice, 'no file with this one');
+    const bobLog = await thread(bob.page, ALICE.username);
+    await message(bobLog, 'no file with this one').waitFor();
+    expect(await message(bobLog, 'no file with this one').getByRole('button').count()).toBe(0);
   });
 
   it('hostile text, file names and usernames are shown as text, never markup', async () => {
@@ -207,6 +233,7 @@ describe.skipIf(skipBrowser)('SecureChat web app in Chromium', () => {
       await sendTextIn(bob, `hello ${username}`);
       await message(log, `hello ${username}`).waitFor();
     }
+    hostileClients = hostile;
     for (const [i, client] of hostile.entries()) {
       const inbox = [];
       for await (const m of client.inbox({ limit: 5 })) inbox.push(m.text);
@@ -214,6 +241,24 @@ describe.skipIf(skipBrowser)('SecureChat web app in Chromium', () => {
     }
     expect(await bob.page.locator('img[src="x"]').count()).toBe(0);
     expect(dialogs()).toEqual([]);
+    await openConversation(bob, ALICE.username);
+  });
+
+  it('scrolling a thread to the top loads older messages', async () => {
+    const writer = hostileClients[1]!;
+    const who = HOSTILE_USERS[1]!;
+    for (let i = 1; i <= 70; i++) await writer.send(BOB.username, { text: `older page test ${String(i).padStart(2, '0')}` });
+    // From a fresh load (Bob's device is remembered), which fetches only the newest page of each mailbox.
+    await bob.page.reload();
+    const log = await openConversation(bob, who);
+    await message(log, 'older page test 70').waitFor();
+    for (let round = 0; round < 10 && (await message(log, 'older page test 01').count()) === 0; round++) {
+      await log.evaluate((element) => element.scrollTo({ top: 0 }));
+      await bob.page.waitForTimeout(300);
+    }
+    await message(log, 'older page test 01').waitFor();
+    await message(log, `${XSS_IMG} from ${who}`).waitFor();
+    expect(await log.getByRole('article').count()).toBe(72); // 70, the first message and Bob's answer
     await openConversation(bob, ALICE.username);
   });
 
