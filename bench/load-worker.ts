@@ -4,6 +4,7 @@
  * prints a LoadResult (JSON) on stdout.
  */
 import autocannon from 'autocannon';
+import { makeE2eBodies } from './lib/e2e-bodies.ts';
 import type { LoadResult, LoadSpec } from './lib/types.ts';
 
 const spec = JSON.parse(process.argv[2]!) as LoadSpec;
@@ -14,8 +15,19 @@ const randomInt = (min: number, max: number) => min + Math.floor(Math.random() *
 const randomPage = ({ newestId, span, minLimit, maxLimit }: NonNullable<LoadSpec['randomPages']>) =>
   `${spec.path}?before_id=${newestId + 1 - randomInt(0, span - 1)}&limit=${randomInt(minLimit, maxLimit)}`;
 
+const e2e = spec.kind === 'send-e2e' ? makeE2eBodies(spec.e2e!) : null;
+
 function request(): autocannon.Request {
   switch (spec.kind) {
+    case 'send-e2e':
+      return {
+        method: 'POST',
+        path: spec.path,
+        setupRequest: (req) => {
+          const next = e2e!.next();
+          return { ...req, headers: { 'content-type': 'application/json', 'x-auth-token': next.token }, body: next.body };
+        },
+      };
     case 'send':
       return {
         method: 'POST',
@@ -76,5 +88,6 @@ const out: LoadResult = {
   errors: result.errors + result.timeouts + result.non2xx,
   requests: result.requests.total,
   allRequests: result.requests.total + (warm?.requests.total ?? 0),
+  ...(e2e ? { reusedBodies: e2e.reused() } : {}),
 };
 process.stdout.write(JSON.stringify(out) + '\n');

@@ -18,6 +18,7 @@ import { renderAttacks, type AttackResult } from './lib/attack-report.ts';
 import { startHealthProbe } from './lib/health.ts';
 import { measurePrimitives } from './lib/primitives.ts';
 import { runRealtime } from './realtime.ts';
+import { runSignedSends } from './signed-sends.ts';
 import { cpuMs, rssBytes, runLoad, SERVER_MAIN, startService, type Service } from './lib/processes.ts';
 import { renderTable, saveResults, writeSummary, type Row } from './lib/report.ts';
 import type { LoadResult, LoadSpec } from './lib/types.ts';
@@ -154,6 +155,9 @@ async function main() {
     await Promise.all([server.stop(), floor.stop()]);
     rmSync(dir, { recursive: true, force: true });
   }
+
+  log('signed sends (B 11): what verifying signatures costs, on a fresh server');
+  rows.push(...(await runSignedSends({ quick, log })));
 
   log('attack scenarios, each on a fresh server');
   const attacks: AttackResult[] = await runAttacks({ quick, log });

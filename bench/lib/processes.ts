@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LoadResult, LoadSpec } from './types.ts';
 
@@ -40,7 +40,7 @@ export function fileLimits(): { soft: number; hard: number } {
  * soft limit is lower. Fails if the hard limit is.
  */
 export function spawnNode(script: string, args: string[], options: { env?: NodeJS.ProcessEnv; stdio: StdioOptions; fdLimit?: number }): ChildProcess {
-  if (!existsSync(join(ROOT, script))) throw new Error(`${script} does not exist${script.includes('/dist/') ? ': run npm run build' : ''}`);
+  if (!existsSync(resolve(ROOT, script))) throw new Error(`${script} does not exist${script.includes('/dist/') ? ': run npm run build' : ''}`);
   const node = [process.execPath, ...(script.endsWith('.ts') ? ['--import', 'tsx'] : []), script, ...args];
   const { env = process.env, stdio, fdLimit } = options;
   if (fdLimit === undefined || fileLimits().soft >= fdLimit) return spawn(node[0]!, node.slice(1), { cwd: ROOT, env, stdio });

@@ -1,5 +1,19 @@
+/**
+ * End-to-end sends (`kind: 'send-e2e'`, bench/signed-sends.ts): the load
+ * worker makes `bodies` distinct bodies before the run (each its own
+ * client_id; signed with the sender's signingKey when it has one), so the
+ * generator spends no CPU on signing while it measures.
+ */
+export interface E2eLoad {
+  senders: Array<{ token: string; username: string; keyId: number; /** PKCS#8 DER, base64 */ signingKey?: string }>;
+  recipients: Array<{ username: string; keyId: number }>;
+  bodies: number;
+  /** Fixed ciphertext fields (random bytes of the right sizes: the server checks shapes, not contents). */
+  ciphertext: { encrypted_symmetric_key: string; sender_encrypted_symmetric_key: string; encrypted_message: string; message_nonce: string };
+}
+
 export interface LoadSpec {
-  kind: 'send' | 'get' | 'register' | 'login';
+  kind: 'send' | 'send-e2e' | 'get' | 'register' | 'login';
   url: string;
   path: string;
   connections: number;
@@ -16,6 +30,7 @@ export interface LoadSpec {
   text?: string;
   /** base64 */
   attachment?: string;
+  e2e?: E2eLoad;
 }
 
 export interface LoadResult {
@@ -30,4 +45,6 @@ export interface LoadResult {
   requests: number;
   /** requests including warm-up (for CPU per request) */
   allRequests: number;
+  /** send-e2e: requests that had to reuse a body (answered 200 from the stored message, not verified again); 0 when enough were made */
+  reusedBodies?: number;
 }
