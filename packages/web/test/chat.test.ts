@@ -160,7 +160,7 @@ describe.skipIf(skipBrowser)('SecureChat web app in Chromium', () => {
     expect(await sha256(received)).toBe(await sha256(bytes));
   });
 
-  it('a file over the server\'s limit is refused with a sentence and not sent', async () => {
+  it('a file over the server\'s limit is refused with a sentence and not sent; "Attach file" attaches one too', async () => {
     const limit = (await (await fetch(`${server.url}/api/limits/`)).json()).max_attachment_bytes as number;
     // Made in the page (zeros), so no 25 MiB cross the DevTools protocol.
     const dataTransfer = await alice.page.evaluateHandle((size) => {
@@ -179,6 +179,12 @@ describe.skipIf(skipBrowser)('SecureChat web app in Chromium', () => {
     const bobLog = await thread(bob.page, ALICE.username);
     await message(bobLog, 'no file with this one').waitFor();
     expect(await message(bobLog, 'no file with this one').getByRole('button').count()).toBe(0);
+
+    // The other way in: the "Attach file" input.
+    await alice.page.getByLabel('Attach file').setInputFiles({ name: 'chosen.txt', mimeType: 'text/plain', buffer: Buffer.from('picked, not dropped') });
+    await alice.page.getByRole('button', { name: 'Remove attachment' }).waitFor();
+    await sendTextIn(alice, 'a chosen file');
+    await message(bobLog, 'a chosen file').getByRole('button', { name: 'Download chosen.txt' }).waitFor();
   });
 
   it('hostile text, file names and usernames are shown as text, never markup', async () => {
