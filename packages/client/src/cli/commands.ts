@@ -1,8 +1,7 @@
 /** The CLI's commands, each a thin layer over one or two SDK calls. */
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { InvalidResponseError, publicKeyDer, type LiveMessage, type MailboxMessage, type Mode, type SubscriptionState } from '../index.ts';
+import { fingerprint, InvalidResponseError, type LiveMessage, type MailboxMessage, type Mode, type SubscriptionState } from '../index.ts';
 import { Context, parsePositiveInt } from './context.ts';
 import { describeError, UsageError } from './exit-codes.ts';
 import { preview, size, table, when } from './format.ts';
@@ -16,16 +15,9 @@ const MIME_TYPES: Record<string, string> = {
   '.zip': 'application/zip', '.gz': 'application/gzip', '.mp3': 'audio/mpeg', '.mp4': 'video/mp4', '.csv': 'text/csv',
 };
 
-/** Short SHA-256 fingerprint of a public key, for comparing keys out of band; null when it is not one PEM block. */
-function fingerprint(publicKeyPem: string): string | null {
-  let der: Uint8Array;
-  try {
-    der = publicKeyDer(publicKeyPem);
-  } catch {
-    return null;
-  }
-  const hex = createHash('sha256').update(der).digest('hex').slice(0, 32);
-  return hex.match(/.{4}/g)!.join(':');
+/** The SDK's fingerprint (the one the web client shows, to compare out of band); null when it is not one PEM block. */
+function fingerprintOrNull(publicKeyPem: string): Promise<string | null> {
+  return fingerprint(publicKeyPem).catch(() => null);
 }
 
 /** `readable: false` (with `reason`, and `text: null`) marks a message that cannot be decrypted. */
@@ -80,7 +72,7 @@ export async function users(ctx: Context, options: { search?: string }) {
   const { client } = await ctx.client();
   const list = [];
   for await (const entry of client.users({ search: options.search })) list.push(entry);
-  const shown = list.map((u) => ({ ...u, fingerprint: u.keyError === null ? fingerprint(u.public_key) : null }));
+  const shown = await Promise.all(list.map(async (u) => ({ ...u, fingerprint: u.keyError === null ? await fingerprintOrNull(u.public_key) : null })));
   ctx.print(
     table(['USER', 'ID', 'KEY', 'FINGERPRINT'], shown.map((u) => [u.user.username, u.user.id, `v${u.key_id}`, u.fingerprint ?? `unusable key: ${u.keyError}`])),
     shown.map((u) => ({ ...u.user, key_id: u.key_id, fingerprint: u.fingerprint, key_error: u.keyError })),
@@ -211,7 +203,7 @@ function liveMessageJson(m: LiveMessage) {
 export async function rotate(ctx: Context) {
   const { client } = await ctx.client();
   const envelope = await client.rotateKeys(await ctx.passwords.current());
-  const print = fingerprint(envelope.public_key);
+  const print = await fingerprintOrNull(envelope.public_key);
   ctx.print(`New key version ${line(envelope.key_id)} is current; earlier messages stay readable. Fingerprint ${print ?? '(unusable key)'}`, { key_id: envelope.key_id, fingerprint: print });
 }
 
@@ -241,10 +233,10 @@ export async function passwd(ctx: Context) {
 
 export async function keys(ctx: Context) {
   const { client } = await ctx.client();
-  const list = await client.keys();
+  const list = await Promise.all((await client.keys()).map(async (k) => ({ ...k, fingerprint: await fingerprintOrNull(k.public_key) })));
   ctx.print(
-    table(['KEY', 'CREATED (UTC)', 'PBKDF2 ROUNDS', 'FINGERPRINT'], list.map((k, i) => [`v${k.key_id}${i === 0 ? ' (current)' : ''}`, when(k.created_at), k.private_key_iterations, fingerprint(k.public_key) ?? '(unusable key)'])),
-    list.map((k) => ({ key_id: k.key_id, created_at: k.created_at, private_key_iterations: k.private_key_iterations, fingerprint: fingerprint(k.public_key) })),
+    table(['KEY', 'CREATED (UTC)', 'PBKDF2 ROUNDS', 'FINGERPRINT'], list.map((k, i) => [`v${k.key_id}${i === 0 ? ' (current)' : ''}`, when(k.created_at), k.private_key_iterations, k.fingerprint ?? '(unusable key)'])),
+    list.map((k) => ({ key_id: k.key_id, created_at: k.created_at, private_key_iterations: k.private_key_iterations, fingerprint: k.fingerprint })),
   );
 }
 
