@@ -14,18 +14,28 @@
  * const client = new SecureChatClient({ baseUrl: 'http://127.0.0.1:8000' });
  * await client.register('alice', 'correct horse battery');
  * await client.send('bob', { text: 'hi', attachment: { data: bytes, name: 'a.png', mime: 'image/png' } });
- * for await (const message of client.inbox()) console.log(message.sender.username, message.text);
+ * for await (const message of client.inbox()) console.log(message.sender.username, message.text, message.signature);
+ *
+ * Signatures (API.md B 11): in e2e mode every key version gets an Ed25519
+ * signing key, every send is signed, and every message opened reports
+ * `signature` ("valid" | "invalid" | "unsigned") and `keyChange` ("none" |
+ * "rotated" | "unverified"), checked against the sender's key chain and the
+ * key pinned for them (see trust.ts and pins.ts). Nothing is encrypted to a
+ * key the chain does not vouch for without `{ acceptNewKey: true }`.
  */
 import {
-  deriveLoginSecret, encodeBase64, encryptMessage, generateKeyPair, importPrivateKey, isCommonPassword, openEnvelope, sealPrivateKey,
-  COMMON_PASSWORD_DETAIL, DEFAULT_ITERATIONS, type Envelope, type Message, type PublicKeyEntry, type Session, type User,
+  deriveLoginSecret, encodeBase64, encryptMessage, generateKeyPair, generateSigningKeyPair, importPrivateKey, importSigningKey, isCommonPassword,
+  openEnvelope, openEnvelopeKeys, sealPrivateKey, signKeyLink, signMessage, COMMON_PASSWORD_DETAIL, DEFAULT_ITERATIONS, type Envelope, type KeyVersion, type Message,
+  type PublicKeyEntry, type Session, type User,
 } from '@securechat/protocol';
-import { DecryptionError, InvalidResponseError, NotLoggedInError, UnusablePublicKeyError, ValidationError } from './errors.ts';
-import { Keychain } from './keychain.ts';
+import { ApiError, DecryptionError, InvalidResponseError, KeysLockedError, NotFoundError, NotLoggedInError, UnusablePublicKeyError, UntrustedKeyError, ValidationError } from './errors.ts';
+import { Keychain, openVersion, type DeviceSigningKey } from './keychain.ts';
 import { asUser, openMessage, type DecryptedMessage, type MailboxMessage } from './open-message.ts';
-import { parsePublicKey, publicKeyProblem } from './public-key.ts';
+import { MemoryPinStore, type PinStore } from './pins.ts';
+import { publicKeyDer, parsePublicKey, publicKeyProblem } from './public-key.ts';
 import { subscribe, type SubscribeOptions, type Subscription } from './subscription.ts';
 import { Transport, type RetryOptions } from './transport.ts';
+import { TrustBook, type ContactStatus, type MessageTrust } from './trust.ts';
 import type { UploadProgress } from './upload-progress.ts';
 
 export type Mode = 'e2e' | 'server';
@@ -40,6 +50,18 @@ export interface ClientOptions {
    * the client starts unlocked, e.g. from a browser's IndexedDB.
    */
   keys?: Array<[number, CryptoKey]>;
+  /**
+   * With `session`: signing keys kept from that session (`deviceSigningKeys()`),
+   * so a remembered device can still sign what it sends. Without them it can
+   * read but must `unlock` with the password before its next send.
+   */
+  signingKeys?: Array<[number, DeviceSigningKey]>;
+  /**
+   * Where contacts' pinned signing keys are kept (default: in memory, for the
+   * life of this client). Give a persistent one (a file, IndexedDB) so that a
+   * key change is noticed across restarts.
+   */
+  pins?: PinStore;
   /** PBKDF2 rounds for envelopes sealed here (default 600,000). */
   kdfIterations?: number;
   /** RSA modulus for keys generated here (default 2048). */
@@ -81,6 +103,13 @@ export interface SendProgress {
 
 export interface SendOptions {
   onProgress?: (progress: SendProgress) => void;
+  /**
+   * Encrypt to the recipient's current key even though their key chain does
+   * not vouch for it (`keyChange: "unverified"`): the user's explicit consent,
+   * after being warned. The key becomes the one pinned for them. Without it
+   * such a send throws `UntrustedKeyError` and nothing is sent.
+   */
+  acceptNewKey?: boolean;
 }
 
 export interface ListOptions {
@@ -97,6 +126,7 @@ export class SecureChatClient {
   readonly #keys = new Keychain();
   readonly #kdfIterations: number;
   readonly #rsaBits: number;
+  readonly #trust: TrustBook;
   #user: User | null = null;
 
   constructor(options: ClientOptions) {
@@ -104,10 +134,19 @@ export class SecureChatClient {
     this.#http = new Transport(options);
     this.#kdfIterations = options.kdfIterations ?? DEFAULT_ITERATIONS;
     this.#rsaBits = options.rsaBits ?? 2048;
+    this.#trust = new TrustBook(
+      {
+        keyVersions: (username) => this.keyHistory(username),
+        user: () => this.#user,
+        ownSigningKeys: () => this.#keys.signingPublicKeys(),
+      },
+      options.pins ?? new MemoryPinStore(),
+    );
     if (options.session) {
       this.#http.token = options.session.token;
       this.#user = options.session.user;
       for (const [keyId, key] of options.keys ?? []) this.#keys.add(keyId, key);
+      for (const [keyId, key] of options.signingKeys ?? []) this.#keys.addSigning(keyId, key);
     }
   }
 
@@ -134,6 +173,19 @@ export class SecureChatClient {
     return this.#keys.entries();
   }
 
+  /**
+   * The signing keys in memory, by key version (B 11): non-extractable
+   * private keys with their public halves, to keep beside `deviceKeys()` and
+   * resume with (ClientOptions.signingKeys).
+   *
+   * @example
+   * await idb.put({ token: client.token, user: client.user, keys: client.deviceKeys(), signingKeys: client.deviceSigningKeys() });
+   * new SecureChatClient({ baseUrl, session: { token, user }, keys, signingKeys });
+   */
+  deviceSigningKeys(): Array<[number, DeviceSigningKey]> {
+    return this.#keys.signingEntries();
+  }
+
   async limits(): Promise<ServerLimits> {
     return (await this.#http.request<ServerLimits>('GET', '/api/limits/')).body;
   }
@@ -143,16 +195,14 @@ export class SecureChatClient {
   async register(username: string, password: string): Promise<{ user: User; token: string }> {
     await checkNewPassword(password);
     let body: Record<string, unknown> = { username, password };
-    let privateKeyPem: string | null = null;
+    let made: NewKeyVersion | null = null;
     if (this.mode === 'e2e') {
-      const pair = await generateKeyPair(this.#rsaBits);
-      privateKeyPem = pair.privateKey;
-      const envelope = await sealPrivateKey(pair.privateKey, password, { iterations: this.#kdfIterations });
-      body = { username, password: await deriveLoginSecret(username, password), public_key: pair.publicKey, ...envelope };
+      made = await this.#newKeyVersion(password);
+      body = { username, password: await deriveLoginSecret(username, password), ...made.body };
     }
     const { body: result } = await this.#http.request<{ user: User; token: string; profile: Envelope }>('POST', '/api/auth/register/', body);
     this.#signedIn(result);
-    if (privateKeyPem) this.#keys.add(result.profile.key_id, await importPrivateKey(privateKeyPem));
+    if (made) await this.#holdNewVersion(result.profile.key_id, made);
     else await this.#keys.unlock([result.profile], password);
     return { user: result.user, token: result.token };
   }
@@ -168,9 +218,14 @@ export class SecureChatClient {
     return { user: result.user, token: result.token };
   }
 
-  /** For a resumed session: opens every envelope with the password, in memory. */
-  async unlock(password: string): Promise<void> {
-    await this.#keys.unlock(await this.keys(), password);
+  /**
+   * For a resumed session: opens every envelope with the password, in memory.
+   * `currentOnly` opens just the current version (one PBKDF2 run): enough to
+   * sign and send, and to read what was sent to the current key.
+   */
+  async unlock(password: string, options: { currentOnly?: boolean } = {}): Promise<void> {
+    const envelopes = await this.keys();
+    await this.#keys.unlock(options.currentOnly ? envelopes.slice(0, 1) : envelopes, password, { add: options.currentOnly === true });
   }
 
   async logout(): Promise<void> {
@@ -204,15 +259,64 @@ export class SecureChatClient {
       this.#keys.add(envelope.key_id, await importPrivateKey(await openEnvelope(envelope, password)));
       return envelope;
     }
-    const pair = await generateKeyPair(this.#rsaBits);
-    const sealed = await sealPrivateKey(pair.privateKey, password, { iterations: this.#kdfIterations });
-    const { body: envelope } = await this.#http.request<Envelope>('POST', '/api/keys/rotate/', {
-      password: await deriveLoginSecret(user.username, password),
-      public_key: pair.publicKey,
-      ...sealed,
+    const made = await this.#newKeyVersion(password);
+    const secret = await deriveLoginSecret(user.username, password);
+    for (let attempt = 1; ; attempt++) {
+      // The current version's signing key vouches for the new one (B 11); without one, the new version starts the chain.
+      const current = (await this.keys())[0];
+      if (!current) throw new InvalidResponseError('The server listed none of your keys.');
+      let key_signature: string | null = null;
+      if (current.signing_public_key) {
+        const signer = await this.#signingKeyOf(current, password);
+        key_signature = await signKeyLink(signer.privateKey, {
+          username: user.username,
+          keyId: current.key_id + 1,
+          publicKeyPem: made.publicKeyPem,
+          signingPublicKey: made.body.signing_public_key,
+        });
+      }
+      try {
+        const { body: envelope } = await this.#http.request<Envelope>('POST', '/api/keys/rotate/', { password: secret, ...made.body, key_signature });
+        await this.#holdNewVersion(envelope.key_id, made);
+        this.#trust.forget(user.username);
+        return envelope;
+      } catch (error) {
+        // 409: another device rotated first; vouch for the version after its new one.
+        if (!(error instanceof ApiError && error.status === 409) || attempt >= 3) throw error;
+      }
+    }
+  }
+
+  /** A fresh RSA key pair and signing key pair, sealed together under the password (one PBKDF2 run). */
+  async #newKeyVersion(password: string): Promise<NewKeyVersion> {
+    const [pair, signing] = await Promise.all([generateKeyPair(this.#rsaBits), generateSigningKeyPair()]);
+    const sealed = await sealPrivateKey(pair.privateKey, password, { iterations: this.#kdfIterations, signingKey: signing.privateKey });
+    const [privateKey, signingKey] = await Promise.all([importPrivateKey(pair.privateKey), importSigningKey(signing.privateKey)]);
+    signing.privateKey.fill(0);
+    return {
+      body: { public_key: pair.publicKey, signing_public_key: signing.publicKey, ...sealed },
+      publicKeyPem: pair.publicKey,
+      privateKey,
+      signing: { privateKey: signingKey, publicKey: signing.publicKey },
+    };
+  }
+
+  async #holdNewVersion(keyId: number, made: NewKeyVersion): Promise<void> {
+    this.#keys.addVersion({ keyId, privateKey: made.privateKey, signing: made.signing });
+  }
+
+  /** This version's signing key: from memory, else opened from its envelope with the password. */
+  async #signingKeyOf(envelope: Envelope, password: string | null): Promise<DeviceSigningKey> {
+    const held = this.#keys.signing(envelope.key_id);
+    if (held && held.publicKey === envelope.signing_public_key) return held;
+    if (held) throw new InvalidResponseError(`The server lists a signing key for your key version ${envelope.key_id} that is not yours.`);
+    if (password === null) throw new KeysLockedError('Your signing key is locked: unlock with your password first (every message you send is signed).');
+    const opened = await openVersion(envelope, password).catch(() => {
+      throw new DecryptionError(`The password does not open your key version ${envelope.key_id}.`);
     });
-    this.#keys.add(envelope.key_id, await importPrivateKey(pair.privateKey));
-    return envelope;
+    if (!opened.signing) throw new InvalidResponseError(`Your key version ${envelope.key_id} has no signing key that matches the one the server lists.`);
+    this.#keys.addVersion(opened);
+    return opened.signing;
   }
 
   /**
@@ -230,10 +334,17 @@ export class SecureChatClient {
     // Re-sealed from the envelopes themselves: the keys in memory are non-extractable.
     const envelopes = await Promise.all(
       (await this.keys()).map(async (envelope) => {
-        const pem = await openEnvelope(envelope, oldPassword).catch(() => {
+        const opened = await openEnvelopeKeys(envelope, oldPassword).catch(() => {
           throw new ValidationError(400, 'Password is incorrect.', { old_password: ['Password is incorrect.'] });
         });
-        return { key_id: envelope.key_id, ...(await sealPrivateKey(pem, newPassword, { iterations: this.#kdfIterations })) };
+        // Both keys again under one new salt: the signing key (B 11) beside the RSA key.
+        const signingKey = envelope.encrypted_signing_key ? opened.signingKey : null;
+        const sealed = await sealPrivateKey(opened.privateKeyPem, newPassword, {
+          iterations: this.#kdfIterations,
+          ...(signingKey ? { signingKey } : {}),
+        });
+        opened.signingKey?.fill(0);
+        return { key_id: envelope.key_id, ...sealed };
       }),
     );
     const { body } = await this.#http.request<Envelope[]>('POST', '/api/auth/password/', {
@@ -261,6 +372,73 @@ export class SecureChatClient {
     return checkedEntry((await this.#http.request<PublicKeyEntry>('GET', `/api/users/${encodeURIComponent(username)}/public-key/`)).body);
   }
 
+  /**
+   * Every key version of a user, oldest first, as the server lists them
+   * (`GET /api/users/{username}/keys/`, B 11) — unchecked: `contact()` gives
+   * the checked chain.
+   */
+  async keyHistory(username: string): Promise<KeyVersion[]> {
+    return this.#list<KeyVersion>(`/api/users/${encodeURIComponent(username)}/keys/`);
+  }
+
+  // ── trust (B 11) ───────────────────────────────────────────────────────
+
+  /**
+   * A contact's keys as this client sees them: their key chain checked link
+   * by link, and how their current key relates to the key pinned for them
+   * (pinned now, on first use). `keyChange: "unverified"` is a loud warning:
+   * nothing vouches for their current key, and `send` refuses it without
+   * `acceptNewKey`. Chains are cached for a few minutes; `refresh` fetches.
+   *
+   * @example
+   * const bob = await client.contact('bob');
+   * if (bob.keyChange === 'unverified') warn(`Bob's key changed without a chain: ${bob.problem}`);
+   * if (!bob.verified) suggest(`Compare safety numbers: ${await client.safetyNumber('bob')}`);
+   */
+  async contact(username: string, options: { refresh?: boolean } = {}): Promise<ContactStatus> {
+    this.#requireUser();
+    return this.#trust.contact(username, options);
+  }
+
+  /**
+   * The safety number of you and `username` (API.md B 11): 60 digits in
+   * twelve groups of five, the same on both sides. Compare it in person or
+   * on a call; if it matches, `markVerified(username)`. Throws
+   * `NoSigningKeyError` when either of you has no signing key yet.
+   *
+   * @example
+   * await client.safetyNumber('bob'); // '13091 32294 92263 76313 26174 49443 42493 13209 61591 80933 39727 51357'
+   */
+  async safetyNumber(username: string): Promise<string> {
+    this.#requireUser();
+    return this.#trust.safetyNumber(username);
+  }
+
+  /**
+   * Marks a contact verified: the user compared safety numbers and they
+   * matched. Stored in the contact's pin; it holds while their chain runs
+   * from that first key to their current one. Throws `UntrustedKeyError` when
+   * their current key is not vouched for by that chain (a safety number could
+   * not verify it), `NoSigningKeyError` when they have no signing key.
+   *
+   * @example
+   * if (typedDigits === await client.safetyNumber('bob')) await client.markVerified('bob');
+   */
+  async markVerified(username: string): Promise<ContactStatus> {
+    this.#requireUser();
+    return this.#trust.markVerified(username);
+  }
+
+  /**
+   * The user accepts a contact's current key although their chain does not
+   * vouch for it (after being warned): it becomes the key pinned for them and
+   * the verified mark is dropped. `send(…, { acceptNewKey: true })` does this too.
+   */
+  async acceptKey(username: string): Promise<ContactStatus> {
+    this.#requireUser();
+    return this.#trust.accept(username);
+  }
+
   // ── messages ───────────────────────────────────────────────────────────
 
   /**
@@ -270,6 +448,21 @@ export class SecureChatClient {
    * network error, a timeout or a 502/503/504 the very same request is sent
    * again (ClientOptions.retry); the server stores it once and answers a
    * repeat with the message it stored.
+   *
+   * Signed (API B 11) when your current key version has a signing key: with
+   * the signing key in memory (after login or `unlock`), else it throws
+   * `DecryptionError` saying to unlock. The recipient's key is taken from
+   * their key chain; when the chain does not vouch for it (`keyChange:
+   * "unverified"`) it throws `UntrustedKeyError` and sends nothing, unless
+   * `options.acceptNewKey`.
+   *
+   * @example
+   * try {
+   *   await client.send('bob', { text: 'hi' });
+   * } catch (e) {
+   *   if (!(e instanceof UntrustedKeyError)) throw e;
+   *   if (await askUser(e.message)) await client.send('bob', { text: 'hi' }, { acceptNewKey: true });
+   * }
    */
   async send(recipient: string, message: OutgoingMessage, options: SendOptions = {}): Promise<Message> {
     const { text = '', attachment } = message;
@@ -282,40 +475,77 @@ export class SecureChatClient {
       const body = { recipient, message: text, ...(attachment ? { attachment_data: encodeBase64(attachment.data) } : {}), ...meta };
       return (await this.#http.request<Message>('POST', '/api/messages/send/', body, { idempotent: true, onUploadProgress })).body;
     }
+    const send = () => this.#sendEncrypted(recipient, message, meta, options.acceptNewKey === true, onUploadProgress);
     try {
       // A refused send (400) stored nothing, so the re-encrypted one below keeps the client_id.
-      return await this.#sendEncrypted(recipient, message, meta, onUploadProgress);
+      return await send();
     } catch (error) {
       // The recipient (or we) rotated between fetching the key and sending: once more with fresh keys.
       const staleKey = error instanceof ValidationError && (error.errors.key_id || error.errors.sender_key_id);
       if (!staleKey) throw error;
-      return this.#sendEncrypted(recipient, message, meta, onUploadProgress);
+      this.#trust.forget(recipient);
+      return send();
     }
   }
 
-  async #sendEncrypted(recipient: string, message: OutgoingMessage, meta: object, onUploadProgress: UploadProgress | undefined): Promise<Message> {
-    const [theirs, ours] = await Promise.all([this.publicKey(recipient), this.keys().then((keys) => keys[0])]);
-    if (theirs.keyError !== null) {
-      throw new UnusablePublicKeyError(theirs.keyError, `${recipient}'s public key is unusable: ${theirs.keyError}. Nothing was sent.`);
-    }
+  async #sendEncrypted(
+    recipient: string, message: OutgoingMessage, meta: { client_id: string; attachment_name?: string; attachment_mime?: string }, acceptNewKey: boolean,
+    onUploadProgress: UploadProgress | undefined,
+  ): Promise<Message> {
+    const user = this.#requireUser();
+    const [theirs, ours] = await Promise.all([this.#recipientKey(recipient, acceptNewKey), this.keys().then((keys) => keys[0])]);
     if (!ours) throw new InvalidResponseError('The server listed none of your keys.');
     const ownProblem = await publicKeyProblem(ours.public_key);
     if (ownProblem !== null) throw new UnusablePublicKeyError(ownProblem, `Your current public key is unusable: ${ownProblem}. Nothing was sent.`);
+    const signer = ours.signing_public_key ? await this.#signingKeyOf(ours, null) : null;
     const fields = await encryptMessage(
       { text: message.text, attachment: message.attachment?.data },
       { recipient: await parsePublicKey(theirs.public_key), sender: await parsePublicKey(ours.public_key) },
     );
-    const body = { recipient, key_id: theirs.key_id, sender_key_id: ours.key_id, ...fields, ...meta };
+    const body: Record<string, unknown> = { recipient, key_id: theirs.key_id, sender_key_id: ours.key_id, ...fields, ...meta };
+    if (signer) {
+      body.signature = await signMessage(signer.privateKey, {
+        sender: user.username, recipient, key_id: theirs.key_id, sender_key_id: ours.key_id, ...fields, ...meta,
+      });
+    }
     return (await this.#http.request<Message>('POST', '/api/messages/send/', body, { idempotent: true, onUploadProgress })).body;
+  }
+
+  /**
+   * The recipient's current key, from their checked key chain, after
+   * checking that the public-key endpoint names the same one. Throws
+   * `UntrustedKeyError` for a key the chain does not vouch for (unless
+   * `acceptNewKey`), `UnusablePublicKeyError` for one that fails the checks.
+   */
+  async #recipientKey(recipient: string, acceptNewKey: boolean): Promise<{ key_id: number; public_key: string }> {
+    const entry = this.publicKey(recipient);
+    entry.catch(() => {});
+    let status: ContactStatus;
+    try {
+      status = await this.#trust.contact(recipient);
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) throw error;
+      // A server from before B 11 has no key history: only a recipient without signing keys can be trusted as before.
+      const theirs = usableEntry(await entry, recipient);
+      if (theirs.signing_public_key && !acceptNewKey) throw new UntrustedKeyError(recipient, 'the server does not list their key history');
+      return theirs;
+    }
+    const theirs = usableEntry(await entry, recipient);
+    if (!sameCurrentKey(theirs, status)) {
+      status = await this.#trust.contact(recipient, { refresh: true });
+      if (!sameCurrentKey(theirs, status)) throw new InvalidResponseError(`The server names two different current keys for ${recipient}. Nothing was sent.`);
+    }
+    if (status.keyChange === 'unverified') {
+      if (!acceptNewKey) throw new UntrustedKeyError(recipient, status.problem ?? 'their current key is not vouched for');
+      await this.#trust.accept(recipient);
+    }
+    const current = status.chain.current!;
+    return { key_id: current.key_id, public_key: current.public_key };
   }
 
   /** Messages as the server sends them (still encrypted), following pages. */
   async *messages(options: ListOptions = {}): AsyncGenerator<Message> {
-    const query = new URLSearchParams({ direction: options.direction ?? 'inbox' });
-    if (options.limit) query.set('limit', String(options.limit));
-    if (options.beforeId) query.set('before_id', String(options.beforeId));
-    if (options.afterId) query.set('after_id', String(options.afterId));
-    yield* this.#pages<Message>(`/api/messages/?${query}`);
+    yield* this.#pages<Message>(listUrl(options));
   }
 
   /**
@@ -324,12 +554,21 @@ export class SecureChatClient {
    * and a `reason`; the others are unaffected.
    */
   async *inbox(options: Omit<ListOptions, 'direction'> = {}): AsyncGenerator<MailboxMessage> {
-    for await (const message of this.messages({ ...options, direction: 'inbox' })) yield this.open(message);
+    yield* this.#opened({ ...options, direction: 'inbox' });
   }
 
   /** Sent messages, decrypted with their sender copies (unreadable ones as in `inbox`). */
   async *sent(options: Omit<ListOptions, 'direction'> = {}): AsyncGenerator<MailboxMessage> {
-    for await (const message of this.messages({ ...options, direction: 'sent' })) yield this.open(message);
+    yield* this.#opened({ ...options, direction: 'sent' });
+  }
+
+  /** Page by page: each page's signatures are checked together (one key-chain lookup per sender), then its messages decrypted in order. */
+  async *#opened(options: ListOptions): AsyncGenerator<MailboxMessage> {
+    for await (const page of this.#pageLists<Message>(listUrl(options))) {
+      this.#requireUnlocked();
+      const trust = await this.#trust.check(page);
+      for (const [i, message] of page.entries()) yield this.#open(message, trust[i]!);
+    }
   }
 
   async message(id: number): Promise<Message> {
@@ -342,14 +581,31 @@ export class SecureChatClient {
   }
 
   /**
-   * Decrypts as recipient, or as sender (with the sender copy) for sent mail.
-   * Never throws for what is wrong with the message itself (that gives
-   * `readable: false`); throws `DecryptionError` when the keys are locked.
+   * Decrypts as recipient, or as sender (with the sender copy) for sent mail,
+   * and checks who wrote it (`signature`, `keyChange`, `replayOf`, `verified`,
+   * `trustProblem`: see trust.ts). Never throws for what is wrong with the
+   * message itself (that gives `readable: false`, or `signature: "invalid"`);
+   * throws `DecryptionError` when the keys are locked.
+   *
+   * @example
+   * const m = await client.open(raw);
+   * if (m.signature === 'invalid') warn(`Not from ${m.sender.username}: ${m.trustProblem}`);
    */
   async open(message: Message): Promise<MailboxMessage> {
+    this.#requireUnlocked();
+    const [trust] = await this.#trust.check([message]);
+    return this.#open(message, trust!);
+  }
+
+  #open(message: Message, trust: MessageTrust): Promise<MailboxMessage> {
+    const user = this.#requireUnlocked();
+    return openMessage(message, { userId: user.id, keyFor: (keyId) => this.#keys.find(keyId), trust });
+  }
+
+  #requireUnlocked(): User {
     const user = this.#requireUser();
-    if (!this.#keys.unlocked) throw new DecryptionError('Keys are locked: log in or unlock with your password first.');
-    return openMessage(message, { userId: user.id, keyFor: (keyId) => this.#keys.find(keyId) });
+    if (!this.#keys.unlocked) throw new KeysLockedError('Keys are locked: log in or unlock with your password first.');
+    return user;
   }
 
   /** As `open`, but a message that cannot be decrypted throws `DecryptionError`. */
@@ -373,12 +629,13 @@ export class SecureChatClient {
    */
   subscribe(options: SubscribeOptions): Subscription {
     this.#requireUser();
-    if (!this.#keys.unlocked) throw new DecryptionError('Keys are locked: log in or unlock with your password first.');
+    if (!this.#keys.unlocked) throw new KeysLockedError('Keys are locked: log in or unlock with your password first.');
     return subscribe(
       {
         baseUrl: this.#http.baseUrl,
         token: () => this.#http.token,
-        open: (message) => this.open(message),
+        open: (message) => this.#openLive(message),
+        check: async (message) => (await this.#trust.check([message]))[0]!,
         read: (id) => this.read(id),
         ensureKey: (keyId, password) => this.#ensureKey(keyId, password),
       },
@@ -386,7 +643,17 @@ export class SecureChatClient {
     );
   }
 
-  /** After a rotation elsewhere: opens key version `keyId` with the password, if this client does not hold it yet. */
+  /**
+   * A live message: the event leaves out the attachment's ciphertext, which
+   * the signature covers, so a signed message with an attachment is fetched
+   * whole to be checked (and decrypted) as `read` would.
+   */
+  async #openLive(event: Message): Promise<MailboxMessage> {
+    const signedWithAttachment = event?.has_attachment === true && typeof event.signature === 'string' && Number.isSafeInteger(event.id);
+    return this.open(signedWithAttachment ? await this.message(event.id) : event);
+  }
+
+  /** After a rotation elsewhere: opens key version `keyId` (both keys) with the password, if this client does not hold it yet. */
   async #ensureKey(keyId: number, password: (() => Promise<string | null>) | null): Promise<boolean> {
     if (this.#keys.find(keyId)) return true;
     if (!password) return false;
@@ -394,20 +661,26 @@ export class SecureChatClient {
     const secret = envelope ? await password() : null;
     if (!envelope || secret === null) return false;
     try {
-      this.#keys.add(keyId, await importPrivateKey(await openEnvelope(envelope, secret)));
-      return true;
+      this.#keys.addVersion(await openVersion(envelope, secret));
     } catch {
       throw new DecryptionError(`The password does not open your new key version ${keyId}.`);
     }
+    const user = this.#user;
+    if (user) this.#trust.forget(user.username);
+    return true;
   }
 
   // ── internals ──────────────────────────────────────────────────────────
 
   async *#pages<T>(first: string): AsyncGenerator<T> {
+    for await (const page of this.#pageLists<T>(first)) yield* page;
+  }
+
+  async *#pageLists<T>(first: string): AsyncGenerator<T[]> {
     let url: string | null = first;
     while (url) {
       const page: { body: T[]; next: string | null } = await this.#http.request<T[]>('GET', url);
-      yield* asList(page.body);
+      yield asList(page.body);
       url = page.next;
     }
   }
@@ -447,6 +720,42 @@ async function checkNewPassword(password: string, field = 'password'): Promise<v
   if (problem) throw new ValidationError(400, problem, { [field]: [problem] });
 }
 
+/** What `#newKeyVersion` makes: the register/rotate body fields, and the keys to hold once the server accepts them. */
+interface NewKeyVersion {
+  body: { public_key: string; signing_public_key: string } & Record<string, unknown>;
+  publicKeyPem: string;
+  privateKey: CryptoKey;
+  signing: DeviceSigningKey;
+}
+
+function listUrl(options: ListOptions): string {
+  const query = new URLSearchParams({ direction: options.direction ?? 'inbox' });
+  if (options.limit) query.set('limit', String(options.limit));
+  if (options.beforeId) query.set('before_id', String(options.beforeId));
+  if (options.afterId) query.set('after_id', String(options.afterId));
+  return `/api/messages/?${query}`;
+}
+
+/** The entry, or `UnusablePublicKeyError` (nothing is encrypted to a key that fails the checks). */
+function usableEntry(entry: CheckedPublicKeyEntry, recipient: string): CheckedPublicKeyEntry {
+  if (entry.keyError !== null) throw new UnusablePublicKeyError(entry.keyError, `${recipient}'s public key is unusable: ${entry.keyError}. Nothing was sent.`);
+  return entry;
+}
+
+/** The public-key endpoint and the key history name the same current version, RSA key and signing key. */
+function sameCurrentKey(entry: CheckedPublicKeyEntry, status: ContactStatus): boolean {
+  const current = status.chain.current;
+  if (!current || current.key_id !== entry.key_id) return false;
+  if (entry.signing_public_key !== undefined && (entry.signing_public_key ?? null) !== current.signing_public_key) return false;
+  try {
+    const a = publicKeyDer(entry.public_key);
+    const b = publicKeyDer(current.public_key);
+    return a.length === b.length && a.every((byte, i) => byte === b[i]);
+  } catch {
+    return false;
+  }
+}
+
 function asList<T>(body: T[]): T[] {
   if (!Array.isArray(body)) throw new InvalidResponseError('The server answered a list request with something that is not a list.');
   return body;
@@ -457,5 +766,7 @@ async function checkedEntry(entry: PublicKeyEntry): Promise<CheckedPublicKeyEntr
   const keyId = entry?.key_id;
   if (user.id === 0 || !Number.isSafeInteger(keyId)) return { user, public_key: '', key_id: 0, keyError: 'the server sent a malformed entry' };
   const publicKey = typeof entry.public_key === 'string' ? entry.public_key : '';
-  return { user, public_key: publicKey, key_id: keyId, keyError: await publicKeyProblem(publicKey) };
+  const signing = typeof entry.signing_public_key === 'string' ? { signing_public_key: entry.signing_public_key } : entry.signing_public_key === null ? { signing_public_key: null } : {};
+  const keySignature = typeof entry.key_signature === 'string' || entry.key_signature === null ? { key_signature: entry.key_signature } : {};
+  return { user, public_key: publicKey, key_id: keyId, ...signing, ...keySignature, keyError: await publicKeyProblem(publicKey) };
 }

@@ -89,6 +89,14 @@ export class DecryptionError extends SecureChatError {
   override name = 'DecryptionError';
 }
 
+/**
+ * The keys this call needs are not in memory: log in, or `unlock` with the
+ * password (e.g. a device resumed without its signing keys, before a send).
+ */
+export class KeysLockedError extends DecryptionError {
+  override name = 'KeysLockedError';
+}
+
 /** An API error of the right class for an HTTP status. */
 export function apiError(status: number, body: { detail?: unknown; errors?: unknown }, retryAfter: string | null): ApiError {
   const detail = typeof body.detail === 'string' ? body.detail : `HTTP ${status}`;
@@ -114,5 +122,51 @@ export class NotLoggedInError extends SecureChatError {
   override name = 'NotLoggedInError';
   constructor() {
     super('Not logged in.');
+  }
+}
+
+/**
+ * The SDK refuses to act on a key it cannot trust (API.md B 11): see
+ * `UntrustedKeyError` and `NoSigningKeyError`.
+ */
+export class TrustError extends SecureChatError {
+  override name = 'TrustError';
+}
+
+/**
+ * A contact's current key is not vouched for by the key chain from the key
+ * pinned for them (`keyChange: "unverified"`): the server, or someone with its
+ * database, may have replaced it. Nothing was encrypted to it. Compare safety
+ * numbers with the contact (`client.safetyNumber`) and, if you are sure,
+ * send again with `{ acceptNewKey: true }` (or call `client.acceptKey`).
+ *
+ * @example
+ * try { await client.send('bob', { text }) }
+ * catch (e) { if (e instanceof UntrustedKeyError) showBanner(e.message) }
+ */
+export class UntrustedKeyError extends TrustError {
+  override name = 'UntrustedKeyError';
+  /** True when a send was refused (the default sentence); false for other refusals, e.g. `markVerified`. */
+  readonly sendRefused: boolean;
+  constructor(
+    readonly username: string,
+    /** Why, as a sentence fragment: e.g. "bob's key version 3 carries a key signature that does not verify". */
+    readonly reason: string,
+    message?: string,
+  ) {
+    super(
+      message ??
+        `${username}'s key changed and nothing vouches for the new one (${reason}). Nothing was sent. ` +
+          `Compare safety numbers with ${username}; if you trust the new key, send again with { acceptNewKey: true }.`,
+    );
+    this.sendRefused = message === undefined;
+  }
+}
+
+/** No safety number can be made: the contact (or you) has no signing key yet — a server-mode account, or one from before signatures. */
+export class NoSigningKeyError extends TrustError {
+  override name = 'NoSigningKeyError';
+  constructor(readonly username: string, message: string) {
+    super(message);
   }
 }

@@ -6,7 +6,10 @@ export type { DecryptedMessage, MailboxMessage, UnreadableMessage } from './open
 export type {
   LiveMessage, StateChange, SubscribeOptions, Subscription, SubscriptionEvent, SubscriptionState, WebSocketConstructor, WebSocketLike,
 } from './subscription.ts';
+export type { DeviceSigningKey } from './keychain.ts';
+export { isContactPin, MemoryPinStore, type ContactPin, type PinStore } from './pins.ts';
+export type { ContactStatus, KeyChain, KeyChange, MessageTrust, SignatureStatus } from './trust.ts';
 export { fingerprint, parsePublicKey, publicKeyDer, publicKeyProblem } from './public-key.ts';
 export type { RetryOptions } from './transport.ts';
 export * from './errors.ts';
-export type { Envelope, Message, PublicKeyEntry, Session, User } from '@securechat/protocol';
+export type { Envelope, KeyVersion, Message, PublicKeyEntry, Session, User } from '@securechat/protocol';

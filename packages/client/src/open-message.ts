@@ -5,13 +5,16 @@
  * bad message must not make a whole mailbox unreadable.
  *
  * @example
- * const opened = await openMessage(raw, { userId: 2, keyFor: (id) => keychain.find(id) });
+ * const [trust] = await trustBook.check([raw]);
+ * const opened = await openMessage(raw, { userId: 2, keyFor: (id) => keychain.find(id), trust });
  * if (!opened.readable) console.log(`#${opened.id}: ${opened.reason}`);
  */
 import { Base64Error, decryptPayload, MESSAGE_KEY_BYTES, unwrapKey, type Message, type User } from '@securechat/protocol';
 import type { Attachment } from './client.ts';
+import type { MessageTrust } from './trust.ts';
 
-interface MessageMeta {
+/** Who sent it, to whom, when — and what the SDK found about who wrote it (`MessageTrust`, see trust.ts). */
+interface MessageMeta extends MessageTrust {
   id: number;
   sender: User;
   recipient: User;
@@ -42,6 +45,8 @@ export interface OpenOptions {
   userId: number;
   /** The reader's private key of that version, if it has one. */
   keyFor(keyId: number): CryptoKey | undefined;
+  /** The message's signature check (`TrustBook.check`), carried onto the result. */
+  trust: MessageTrust;
 }
 
 export async function openMessage(raw: Message, options: OpenOptions): Promise<MailboxMessage> {
@@ -51,6 +56,7 @@ export async function openMessage(raw: Message, options: OpenOptions): Promise<M
     recipient: asUser(raw?.recipient),
     sentAt: typeof raw?.sent_at === 'string' ? raw.sent_at : '',
     raw,
+    ...options.trust,
   };
   const unreadable = (reason: string): UnreadableMessage => ({ ...meta, readable: false, reason, text: null, attachment: null });
   const malformed = malformedField(raw);

@@ -14,6 +14,11 @@
  * - A message that cannot be parsed or decrypted is delivered with
  *   `readable: false` and a `reason`; nothing a server or sender sends throws
  *   out of the subscription or stops it.
+ * - Every message is checked like `read` checks it (`signature`,
+ *   `keyChange`, … see trust.ts). The event omits the attachment's
+ *   ciphertext, which the signature covers: a signed message with an
+ *   attachment is fetched whole first (`fetchAttachment` then needs no
+ *   second download).
  * - It stops only on `close()`, or when the server refuses the token (close
  *   code 4401, e.g. after `session_revoked`): then `closed` resolves with an
  *   `AuthenticationError` and it does not reconnect.
@@ -32,6 +37,7 @@ import type { Message, User } from '@securechat/protocol';
 import type { Attachment } from './client.ts';
 import { AuthenticationError, DecryptionError } from './errors.ts';
 import type { DecryptedMessage, MailboxMessage, UnreadableMessage } from './open-message.ts';
+import { uncheckedTrust, type MessageTrust } from './trust.ts';
 
 export type SubscriptionState = 'connecting' | 'live' | 'reconnecting' | 'closed';
 
@@ -127,7 +133,10 @@ export interface Subscription {
 export interface SubscriptionHost {
   baseUrl: string;
   token(): string | null;
+  /** Opens and checks a message as `read` would (it may fetch it whole to check its signature). */
   open(message: Message): Promise<MailboxMessage>;
+  /** Checks who wrote it, without decrypting (for a message that could not be opened). */
+  check(message: Message): Promise<MessageTrust>;
   read(id: number): Promise<MailboxMessage>;
   /** Makes sure the private key of `keyId` is held, asking for the password if needed; true when it is. */
   ensureKey(keyId: number, password: (() => Promise<string | null>) | null): Promise<boolean>;
@@ -397,8 +406,10 @@ class LiveSubscription implements Subscription {
     try {
       opened = await this.#host.open(isObject ? { ...message, encrypted_attachment: '' } : message);
     } catch (error) {
-      // Keys locked (or cleared by a logout meanwhile): still delivered, as unreadable.
-      opened = unreadable(message, error instanceof DecryptionError ? error.message : 'it could not be opened');
+      // Keys locked (or cleared by a logout meanwhile), or the full message could not be fetched: still delivered, as unreadable.
+      const reason = error instanceof DecryptionError ? error.message : 'it could not be opened';
+      const trust = await this.#host.check(message).catch(() => uncheckedTrust(message, reason));
+      opened = unreadable(message, reason, trust);
     }
     const id = opened.id;
     const info =
@@ -406,13 +417,17 @@ class LiveSubscription implements Subscription {
         ? { name: typeof message.attachment_name === 'string' ? message.attachment_name : '', mime: typeof message.attachment_mime === 'string' ? message.attachment_mime : '' }
         : null;
     const host = this.#host;
+    // A signed message with an attachment was fetched whole to check its signature: its attachment is decrypted already.
+    const decrypted = opened.attachment;
     return {
       ...opened,
+      attachment: null,
       raw: message,
       mailbox,
       attachmentInfo: info,
       async fetchAttachment() {
         if (!info || id === 0) return null;
+        if (decrypted) return decrypted;
         const full = await host.read(id);
         if (!full.readable) throw new DecryptionError(`Message ${id} cannot be decrypted: ${full.reason}.`);
         return full.attachment;
@@ -465,10 +480,13 @@ function closeQuietly(socket: WebSocketLike, code: number): void {
   }
 }
 
-function unreadable(message: Message, reason: string): UnreadableMessage {
+function unreadable(message: Message, reason: string, trust: MessageTrust): UnreadableMessage {
   const m = (typeof message === 'object' && message !== null ? message : {}) as Partial<Message>;
   const user = (u: unknown): User => (typeof u === 'object' && u !== null && isId((u as User).id) && typeof (u as User).username === 'string' ? (u as User) : { id: 0, username: '' });
-  return { id: isId(m.id) ? m.id : 0, sender: user(m.sender), recipient: user(m.recipient), sentAt: typeof m.sent_at === 'string' ? m.sent_at : '', raw: message, readable: false, reason, text: null, attachment: null };
+  return {
+    id: isId(m.id) ? m.id : 0, sender: user(m.sender), recipient: user(m.recipient), sentAt: typeof m.sent_at === 'string' ? m.sent_at : '', raw: message,
+    ...trust, readable: false, reason, text: null, attachment: null,
+  };
 }
 
 function isId(value: unknown): value is number {

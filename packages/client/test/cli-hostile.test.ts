@@ -87,14 +87,18 @@ describe('a message that cannot be decrypted', () => {
     // The broken message is the newest: even a page of one still works.
     const newest = JSON.parse((await victim.cli(['--json', 'inbox', '--limit', '1'], `${PASSWORD}\n`)).stdout);
     expect(newest).toEqual([
-      { id: broken.id, sender: alice.name, recipient: victim.name, sent_at: broken.sent_at, readable: false, reason, text: null, attachment: null },
+      {
+        id: broken.id, sender: alice.name, recipient: victim.name, sent_at: broken.sent_at, readable: false, reason, text: null, attachment: null,
+        // The wrapped keys are signed too: the tampering shows in the signature as well (B 11).
+        signature: 'invalid', key_change: 'none', verified: false, replay_of: null, trust_problem: expect.stringMatching(/signature does not match/),
+      },
     ]);
     const sent = JSON.parse((await alice.cli(['--json', 'sent'], `${PASSWORD}\n`)).stdout);
     expect(sent.map((m: { readable: boolean; text: string | null }) => [m.readable, m.text])).toEqual([[false, null], [true, 'first']]);
 
     const read = await victim.cli(['read', String(broken.id)], `${PASSWORD}\n`);
     expect(read.code).toBe(7);
-    expect(read.stdout).toMatch(new RegExp(`^Message #${broken.id} from ${alice.name} to ${victim.name}, \\S+ \\S+ UTC\\n$`));
+    expect(read.stdout).toMatch(new RegExp(`^Message #${broken.id} from ${alice.name} to ${victim.name}, \\S+ \\S+ UTC\\n! NOT VERIFIED — the signature is invalid: .*\\n$`));
     expect(read.stderr).toBe(`securechat: Message #${broken.id} cannot be decrypted: ${reason}.\n`);
     const readJson = await victim.cli(['--json', 'read', String(broken.id)], `${PASSWORD}\n`);
     expect(readJson.code).toBe(7);

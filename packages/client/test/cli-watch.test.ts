@@ -72,7 +72,11 @@ describe('securechat watch (scripted server)', () => {
     expect(out).not.toMatch(/[\u001b\u009b\u202e\r]/); // escaped, not raw
     const rows = lines(out).map((l) => JSON.parse(l));
     expect(rows.map((r) => r.id)).toEqual([1, 2, 3, 4]);
-    expect(rows[0]).toEqual({ id: 1, mailbox: 'inbox', sender: 'alice', recipient: 'bob', sent_at: '2026-11-25T17:56:00.000Z', readable: true, text: HOSTILE, attachment: null });
+    expect(rows[0]).toEqual({
+      id: 1, mailbox: 'inbox', sender: 'alice', recipient: 'bob', sent_at: '2026-11-25T17:56:00.000Z', readable: true, text: HOSTILE, attachment: null,
+      // The scripted mail is unsigned (B 11).
+      signature: 'unsigned', key_change: 'none', verified: false, replay_of: null, trust_problem: 'it is unsigned: nothing proves who wrote it',
+    });
     expect(rows[1].attachment).toEqual({ name: 'a\u202Etxt.exe', mime: 'text/plain' });
     expect(rows.map((r) => r.text).slice(2)).toEqual(['live one', 'sent while away']);
     expect(cli.stderr()).not.toContain(PASSWORD);
@@ -93,11 +97,13 @@ describe('securechat watch (scripted server)', () => {
     expect(cli.stdout()).toBe(
       [
         'Message #5 from alice to bob, 2026-11-25 17:56 UTC',
+        '? Unsigned: nothing proves that alice wrote this.',
         'hi\uFFFD[2J there \uFFFDfdp.exe\uFFFD31m',
         'line two',
         'Attachment: evil\uFFFD]0;x.pdf (application/pdf) — securechat read 5 --save DIR saves it',
         '',
         'Message #6 from alice to bob, 2026-11-25 17:56 UTC',
+        '? Unsigned: nothing proves that alice wrote this.',
         '(cannot be decrypted: its wrapped key does not open with your key version 1)',
         '',
         '',

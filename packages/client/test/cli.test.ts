@@ -44,11 +44,12 @@ describe('securechat CLI', () => {
     expect(readFileSync(profile, 'utf8')).not.toContain('alice-password');
 
     expect(await ok('alice', ['users'])).toMatch(/bob\s+\d+\s+v1\s+[0-9a-f]{4}(?: [0-9a-f]{4}){15}/);
-    expect(await ok('alice', ['send', 'bob', 'Hello Bob, text only'])).toMatch(/Sent message #\d+ to bob/);
+    // Sends are signed: the password opens the signing key (asked for only when needed).
+    expect(await ok('alice', ['send', 'bob', 'Hello Bob, text only'], 'alice-password\n')).toMatch(/Sent message #\d+ to bob/);
     const file = join(dir, 'report.pdf');
     const fileBytes = Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 7) % 256));
     writeFileSync(file, fileBytes);
-    const sentFile = await json('alice', ['send', 'bob', 'the report', '--file', file]);
+    const sentFile = await json('alice', ['send', 'bob', 'the report', '--file', file], 'alice-password\n');
 
     const inbox = await json('bob', ['inbox'], 'bob-password-1\n');
     expect(inbox.map((m: { text: string }) => m.text)).toEqual(['the report', 'Hello Bob, text only']);
@@ -70,7 +71,7 @@ describe('securechat CLI', () => {
 
     // Rotation: the old message still reads, the new one uses key v2.
     expect(await ok('bob', ['rotate'], 'bob-password-1\n')).toMatch(/New key version 2 is current/);
-    await ok('alice', ['send', 'bob', 'after rotation']);
+    await ok('alice', ['send', 'bob', 'after rotation'], 'alice-password\n');
     expect((await json('bob', ['read', String(sentFile.id)], 'bob-password-1\n')).text).toBe('the report');
     expect((await json('bob', ['inbox', '--limit', '1'], 'bob-password-1\n'))[0].text).toBe('after rotation');
     expect((await json('bob', ['keys'])).map((k: { key_id: number }) => k.key_id)).toEqual([2, 1]);
@@ -152,7 +153,8 @@ describe('securechat CLI', () => {
     expect(fromEnv.code).toBe(0);
     expect(JSON.parse(fromEnv.stdout)).toEqual([]);
 
-    const piped = await cli('carol', ['send', 'carol'], 'a note piped on stdin\n');
+    // The text on stdin, so the password (for the signing key) from the environment.
+    const piped = await cli('carol', ['send', 'carol'], 'a note piped on stdin\n', { SECURECHAT_PASSWORD: 'carol-password' });
     expect(piped.code).toBe(0);
     expect((await json('carol', ['inbox'], 'carol-password\n'))[0].text).toBe('a note piped on stdin');
   });

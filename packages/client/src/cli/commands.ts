@@ -1,13 +1,16 @@
 /** The CLI's commands, each a thin layer over one or two SDK calls. */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { fingerprint, InvalidResponseError, type LiveMessage, type MailboxMessage, type Mode, type SubscriptionState } from '../index.ts';
+import {
+  fingerprint, InvalidResponseError, KeysLockedError, type ContactStatus, type LiveMessage, type MailboxMessage, type Message, type Mode, type SubscriptionState,
+} from '../index.ts';
 import { Context, parsePositiveInt } from './context.ts';
 import { describeError, UsageError } from './exit-codes.ts';
 import { preview, size, table, when } from './format.ts';
 import { forgetProfile } from './profile.ts';
 import { saveAttachment } from './save-attachment.ts';
 import { terminalJson, terminalLine as line, terminalText } from './terminal-text.ts';
+import { CONTACT_LEGEND, contactMark, legendFor, MESSAGE_LEGEND, messageMark, trustLines } from './trust-marks.ts';
 
 const MIME_TYPES: Record<string, string> = {
   '.txt': 'text/plain', '.md': 'text/markdown', '.html': 'text/html', '.json': 'application/json', '.pdf': 'application/pdf',
@@ -20,7 +23,13 @@ function fingerprintOrNull(publicKeyPem: string): Promise<string | null> {
   return fingerprint(publicKeyPem).catch(() => null);
 }
 
-/** `readable: false` (with `reason`, and `text: null`) marks a message that cannot be decrypted. */
+/**
+ * `readable: false` (with `reason`, and `text: null`) marks a message that
+ * cannot be decrypted; `signature` ("valid" | "invalid" | "unsigned") and
+ * `key_change` ("none" | "rotated" | "unverified") say who wrote it (B 11),
+ * `replay_of` names the message a replay repeats, and `trust_problem` says
+ * why a message is not verified.
+ */
 function messageJson(m: MailboxMessage) {
   return {
     id: m.id,
@@ -31,7 +40,26 @@ function messageJson(m: MailboxMessage) {
     ...(m.readable ? {} : { reason: m.reason }),
     text: m.text,
     attachment: m.attachment ? { name: m.attachment.name, mime: m.attachment.mime, size: m.attachment.data.length } : null,
+    signature: m.signature,
+    key_change: m.keyChange,
+    verified: m.verified,
+    replay_of: m.replayOf,
+    trust_problem: m.trustProblem,
   };
+}
+
+/** Runs `work` over `items`, at most `limit` at a time, keeping the order. */
+async function mapLimited<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await work(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }
 
 export async function register(ctx: Context, username: string, options: { mode: Mode }) {
@@ -68,18 +96,78 @@ export async function whoami(ctx: Context) {
   );
 }
 
+/**
+ * Every other user with their key fingerprint and a trust mark (see
+ * trust-marks.ts): each listed user's key chain is checked against the key
+ * pinned for them (pinned now on first sight).
+ */
 export async function users(ctx: Context, options: { search?: string }) {
   const { client } = await ctx.client();
   const list = [];
   for await (const entry of client.users({ search: options.search })) list.push(entry);
-  const shown = await Promise.all(list.map(async (u) => ({ ...u, fingerprint: u.keyError === null ? await fingerprintOrNull(u.public_key) : null })));
+  const shown = await mapLimited(list, 4, async (u) => {
+    const status: ContactStatus | { error: string } = await client.contact(u.user.username).catch((error: unknown) => ({ error: describeError(error) }));
+    return { ...u, fingerprint: u.keyError === null ? await fingerprintOrNull(u.public_key) : null, status: 'error' in status ? null : status, statusError: 'error' in status ? status.error : null };
+  });
+  const marks = shown.map((u) => contactMark(u.status));
   ctx.print(
-    table(['USER', 'ID', 'KEY', 'FINGERPRINT'], shown.map((u) => [u.user.username, u.user.id, `v${u.key_id}`, u.fingerprint ?? `unusable key: ${u.keyError}`])),
-    shown.map((u) => ({ ...u.user, key_id: u.key_id, fingerprint: u.fingerprint, key_error: u.keyError })),
+    table(['', 'USER', 'ID', 'KEY', 'FINGERPRINT'], shown.map((u, i) => [marks[i]!, u.user.username, u.user.id, `v${u.key_id}`, u.fingerprint ?? `unusable key: ${u.keyError}`])) +
+      legendFor(marks, CONTACT_LEGEND),
+    shown.map((u) => ({
+      ...u.user,
+      key_id: u.key_id,
+      fingerprint: u.fingerprint,
+      key_error: u.keyError,
+      key_change: u.status?.keyChange ?? 'unverified',
+      signs: u.status?.signs ?? false,
+      verified: u.status?.verified ?? false,
+      trust_problem: u.status ? u.status.problem : `its key history could not be checked: ${u.statusError}`,
+    })),
   );
 }
 
-export async function send(ctx: Context, recipient: string, text: string | undefined, options: { file?: string; mime?: string }) {
+/**
+ * The safety number of you and USER (B 11), to compare in person or on a
+ * call; `--confirm` records that it matched (in the profile's pin).
+ */
+export async function verify(ctx: Context, username: string, options: { confirm?: boolean }) {
+  const { client, profile } = await ctx.client();
+  if (username.toLowerCase() === profile.user.username.toLowerCase()) throw new UsageError('That is you: compare safety numbers with someone else.');
+  const number = await client.safetyNumber(username);
+  const status = options.confirm ? await client.markVerified(username) : await client.contact(username);
+  const them = line(status.username);
+  const keyLine =
+    status.keyChange === 'unverified'
+      ? `K WARNING: ${them}'s key changed and nothing vouches for the new one: ${line(status.problem ?? '')}. Do not send until you have compared this number.`
+      : status.keyChange === 'rotated'
+        ? `${them}'s key: version ${status.keyId}; each change since the key you first saw was vouched for by the key before it.`
+        : `${them}'s key: version ${status.keyId}, the one you first saw.`;
+  const verdict = options.confirm
+    ? `${them} is now marked verified.`
+    : status.verified
+      ? `${them} is verified: you confirmed this safety number on ${when(status.pin?.verifiedAt ?? '')} UTC.`
+      : `If all 60 digits match, run: securechat verify ${them} --confirm`;
+  ctx.print(
+    [
+      `Safety number of you (${line(profile.user.username)}) and ${them}:`,
+      '',
+      `    ${number}`,
+      '',
+      `Compare it with the number ${them} sees (securechat verify ${line(profile.user.username)}, or the web client's verification screen), in person or on a call.`,
+      keyLine,
+      verdict,
+    ].join('\n'),
+    { username: status.username, safety_number: number, key_id: status.keyId, key_change: status.keyChange, verified: status.verified, trust_problem: status.problem },
+  );
+}
+
+/**
+ * Sends a message, signed: the signing key is opened with the password only
+ * when the SDK needs it (so a wrong recipient fails before any prompt).
+ * Refuses a recipient whose key changed without a chain unless
+ * `--accept-new-key`.
+ */
+export async function send(ctx: Context, recipient: string, text: string | undefined, options: { file?: string; mime?: string; acceptNewKey?: boolean }) {
   const { client } = await ctx.client();
   let body = text;
   if (body === undefined && !options.file && !process.stdin.isTTY) body = (await readStdin()).replace(/\n$/, '');
@@ -91,7 +179,15 @@ export async function send(ctx: Context, recipient: string, text: string | undef
       }
     : undefined;
   if (!body && !attachment) throw new UsageError('Nothing to send: give a text, --file, or pipe the text on stdin.');
-  const message = await client.send(recipient, { text: body, attachment });
+  const sendIt = (): Promise<Message> => client.send(recipient, { text: body, attachment }, { acceptNewKey: options.acceptNewKey === true });
+  let message: Message;
+  try {
+    message = await sendIt();
+  } catch (error) {
+    if (!(error instanceof KeysLockedError)) throw error;
+    await client.unlock(await ctx.passwords.current(), { currentOnly: true });
+    message = await sendIt();
+  }
   const what = attachment ? ` with ${attachment.name} (${size(attachment.data.length)})` : '';
   ctx.print(`Sent message #${line(message.id)} to ${line(message.recipient?.username)}${what}.`, { id: message.id, recipient: message.recipient?.username, sent_at: message.sent_at });
 }
@@ -105,17 +201,19 @@ export async function mailbox(ctx: Context, direction: 'inbox' | 'sent', options
     if (list.length >= limit) break;
   }
   const who = direction === 'inbox' ? 'FROM' : 'TO';
+  const marks = list.map(messageMark);
   ctx.print(
     table(
-      ['ID', who, 'SENT (UTC)', 'MESSAGE', 'ATTACHMENT'],
-      list.map((m) => [
+      ['', 'ID', who, 'SENT (UTC)', 'MESSAGE', 'ATTACHMENT'],
+      list.map((m, i) => [
+        marks[i]!,
         m.id,
         direction === 'inbox' ? m.sender.username : m.recipient.username,
         when(m.sentAt),
         m.readable ? preview(m.text) : `(cannot be decrypted: ${m.reason})`,
         m.attachment ? `${m.attachment.name || '(unnamed)'} ${size(m.attachment.data.length)}` : '',
       ]),
-    ),
+    ) + legendFor(marks, MESSAGE_LEGEND),
     list.map((m) => messageJson(m)),
   );
 }
@@ -123,7 +221,10 @@ export async function mailbox(ctx: Context, direction: 'inbox' | 'sent', options
 export async function read(ctx: Context, id: string, options: { save?: string }) {
   const client = await ctx.unlockedClient();
   const message = await client.read(parsePositiveInt(id, 'The message id'));
-  const heading = `Message #${message.id} from ${line(message.sender.username)} to ${line(message.recipient.username)}, ${when(message.sentAt)} UTC`;
+  const heading = [
+    `Message #${message.id} from ${line(message.sender.username)} to ${line(message.recipient.username)}, ${when(message.sentAt)} UTC`,
+    ...trustLines(message, { quiet: false }),
+  ].join('\n');
   if (!message.readable) {
     // The metadata on stdout (or JSON with readable: false), the reason on stderr, and a failing exit code.
     ctx.print(heading, { ...messageJson(message), saved_to: null });
@@ -187,7 +288,7 @@ export async function watch(ctx: Context, options: { after?: string }) {
 
 /** `read`'s layout; the attachment is not in the event, `read --save` fetches it. */
 function liveMessageText(m: LiveMessage): string {
-  const lines = [`Message #${m.id} from ${line(m.sender.username)} to ${line(m.recipient.username)}, ${when(m.sentAt)} UTC`];
+  const lines = [`Message #${m.id} from ${line(m.sender.username)} to ${line(m.recipient.username)}, ${when(m.sentAt)} UTC`, ...trustLines(m, { quiet: true })];
   lines.push(m.readable ? terminalText(m.text) : `(cannot be decrypted: ${line(m.reason)})`);
   const a = m.attachmentInfo;
   if (a) lines.push(`Attachment: ${line(a.name) || '(unnamed)'} (${line(a.mime) || 'unknown type'}) — securechat read ${m.id} --save DIR saves it`);

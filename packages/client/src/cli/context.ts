@@ -3,7 +3,7 @@ import { SecureChatClient, type Mode } from '../index.ts';
 import { NotLoggedInError } from '../errors.ts';
 import { UsageError } from './exit-codes.ts';
 import { PasswordInput } from './password.ts';
-import { loadProfile, profilePath, saveProfile, type Profile } from './profile.ts';
+import { loadProfile, pinAccount, ProfilePinStore, profilePath, saveProfile, type Profile } from './profile.ts';
 import { terminalJson, terminalText } from './terminal-text.ts';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:8000';
@@ -39,12 +39,13 @@ export class Context {
     return new SecureChatClient({ baseUrl: await this.serverUrl(), mode, userAgent: USER_AGENT });
   }
 
-  /** A client resuming the saved session. */
+  /** A client resuming the saved session, with the contacts' pinned keys kept in the profile file. */
   async client(): Promise<{ client: SecureChatClient; profile: Profile }> {
     const profile = await loadProfile(this.profilePath);
     if (!profile) throw new NotLoggedInError();
     const baseUrl = this.#options.server ?? process.env.SECURECHAT_SERVER ?? profile.server;
-    const client = new SecureChatClient({ baseUrl, mode: profile.mode, session: { token: profile.token, user: profile.user }, userAgent: USER_AGENT });
+    const pins = new ProfilePinStore(this.profilePath, pinAccount(baseUrl, profile.user.username));
+    const client = new SecureChatClient({ baseUrl, mode: profile.mode, session: { token: profile.token, user: profile.user }, userAgent: USER_AGENT, pins });
     return { client, profile };
   }
 

@@ -3,7 +3,7 @@
  */
 import {
   ApiError, AuthenticationError, DecryptionError, InvalidResponseError, NetworkError, NotFoundError, NotLoggedInError, PermissionError, RateLimitError,
-  ServerError,
+  ServerError, TrustError, UntrustedKeyError,
 } from '../errors.ts';
 import { Interrupted, NoPasswordGiven, PasswordMismatch } from './password.ts';
 import { terminalLine } from './terminal-text.ts';
@@ -17,6 +17,7 @@ export const EXIT = {
   rejected: 5,
   rateLimited: 6,
   unavailable: 7,
+  untrusted: 8,
 } as const;
 
 export const EXIT_CODES_HELP = `
@@ -29,7 +30,10 @@ Exit codes:
   5  the server refused the request as invalid (e.g. too large)
   6  rate limited: try again later
   7  server unreachable or failing, or it sent what this client refuses
-     (an unusable public key, a message that cannot be decrypted)`;
+     (an unusable public key, a message that cannot be decrypted)
+  8  a key cannot be trusted: the recipient's key changed without a chain
+     vouching for it (nothing sent; see send --accept-new-key), or there is
+     no signing key for a safety number`;
 
 export function exitCodeOf(error: unknown): number {
   if (error instanceof AuthenticationError || error instanceof NotLoggedInError || error instanceof DecryptionError) return EXIT.auth;
@@ -38,6 +42,7 @@ export function exitCodeOf(error: unknown): number {
   if (error instanceof NetworkError || error instanceof ServerError || error instanceof InvalidResponseError) return EXIT.unavailable;
   if (error instanceof ApiError) return EXIT.rejected;
   if (error instanceof NoPasswordGiven || error instanceof PasswordMismatch || error instanceof UsageError) return EXIT.usage;
+  if (error instanceof TrustError) return EXIT.untrusted;
   if (error instanceof Interrupted) return 130;
   return EXIT.failure;
 }
@@ -56,5 +61,12 @@ export function describeError(error: unknown): string {
     return terminalLine(error.detail) + fields;
   }
   if (error instanceof NetworkError) return `${terminalLine(error.message)} Is it running? (set --server or SECURECHAT_SERVER)`;
+  if (error instanceof UntrustedKeyError && error.sendRefused) {
+    const who = terminalLine(error.username);
+    return (
+      `${who}'s key changed and nothing vouches for the new one (${terminalLine(error.reason)}). Nothing was sent. ` +
+      `Compare safety numbers with ${who} (securechat verify ${who}); if you trust the new key, send again with --accept-new-key.`
+    );
+  }
   return terminalLine(error instanceof Error ? error.message : String(error));
 }

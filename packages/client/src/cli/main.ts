@@ -3,6 +3,7 @@
  *
  *   securechat register alice          securechat send bob "hi" --file photo.png
  *   securechat inbox                   securechat read 12 --save ~/Downloads
+ *   securechat verify bob              securechat verify bob --confirm
  */
 import { Command, CommanderError, Option } from 'commander';
 import * as commands from './commands.ts';
@@ -26,7 +27,9 @@ Passwords are never taken from the command line: they are asked at the
 terminal without echo, or read one per line from standard input, or taken
 from SECURECHAT_PASSWORD (and SECURECHAT_NEW_PASSWORD for passwd).
 The login token is kept in $SECURECHAT_CONFIG or ~/.config/securechat/config.json (mode 0600);
-private keys never touch the disk.
+private keys never touch the disk. Contacts' pinned signing keys are kept in
+the same file: a contact whose key changes without a chain vouching for it is
+marked K, and send refuses it unless --accept-new-key.
 ${EXIT_CODES_HELP}`,
   )
   .showHelpAfterError('(run "securechat --help" for usage)')
@@ -39,12 +42,18 @@ program.command('register <username>').description('create an account and log in
 program.command('login <username>').description('log in and remember the session').addOption(modeOption()).action((username, options) => commands.login(ctx(), username, options));
 program.command('logout').description('end this session and forget it').action(() => commands.logout(ctx()));
 program.command('whoami').description('show who is logged in, where').action(() => commands.whoami(ctx()));
-program.command('users').description('list the other users and their key fingerprints').option('--search <prefix>', 'only usernames starting with this').action((options) => commands.users(ctx(), options));
+program
+  .command('verify <user>')
+  .description("print the safety number of you and USER, to compare with theirs in person or on a call")
+  .option('--confirm', 'record that the numbers matched: USER is marked verified')
+  .action((user, options) => commands.verify(ctx(), user, options));
+program.command('users').description('list the other users, their key fingerprints and trust marks').option('--search <prefix>', 'only usernames starting with this').action((options) => commands.users(ctx(), options));
 program
   .command('send <user> [text]')
   .description('send a message (the text may also come on stdin) and/or a file')
   .option('--file <path>', 'attach this file')
   .option('--mime <type>', 'MIME type of the file (guessed from its extension otherwise)')
+  .option('--accept-new-key', "send even though the recipient's key changed without a chain vouching for it (after comparing safety numbers)")
   .action((user, text, options) => commands.send(ctx(), user, text, options));
 program.command('inbox').description('list received messages, decrypted').option('--limit <n>', 'how many', '20').action((options) => commands.mailbox(ctx(), 'inbox', options));
 program.command('sent').description('list sent messages, decrypted').option('--limit <n>', 'how many', '20').action((options) => commands.mailbox(ctx(), 'sent', options));
