@@ -281,8 +281,11 @@ export class SecureChatClient {
         this.#trust.forget(user.username);
         return envelope;
       } catch (error) {
-        // 409: another device rotated first; vouch for the version after its new one.
-        if (!(error instanceof ApiError && error.status === 409) || attempt >= 3) throw error;
+        // Another device rotated first: 409 when the server noticed the race, or 400 for a key_signature made for a
+        // version that is no longer the next one. Vouch again, from the new current version.
+        if (attempt >= 3 || !(error instanceof ApiError)) throw error;
+        const lostRace = error.status === 409 || (error.status === 400 && error.errors.key_signature && (await this.keys())[0]?.key_id !== current.key_id);
+        if (!lostRace) throw error;
       }
     }
   }
