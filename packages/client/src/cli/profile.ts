@@ -106,7 +106,16 @@ export class ProfilePinStore implements PinStore {
     return isContactPin(pin) ? pin : null;
   }
 
-  async set(pin: ContactPin): Promise<void> {
+  /** Pins are written one at a time (a read-modify-write of the file each), in the order they were made. */
+  set(pin: ContactPin): Promise<void> {
+    const write = this.#writes.then(() => this.#write(pin));
+    this.#writes = write.catch(() => {});
+    return write;
+  }
+
+  #writes: Promise<void> = Promise.resolve();
+
+  async #write(pin: ContactPin): Promise<void> {
     const data = (await readProfileFile(this.#path)) ?? {};
     const pins: Pins = data.pins && typeof data.pins === 'object' ? data.pins : {};
     pins[this.#account] = { ...(pins[this.#account] ?? {}), [pin.username]: pin };
