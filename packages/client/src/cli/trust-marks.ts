@@ -11,14 +11,18 @@
 import type { ContactStatus, MessageTrust } from '../index.ts';
 import { terminalLine as line } from './terminal-text.ts';
 
-/** '' for a verified message; else '!', '?' and/or 'K'. */
+/** '' for a verified message; else '!' or '?', and/or 'K'. */
 export function messageMark(m: MessageTrust): string {
   const signature = m.signature === 'invalid' ? '!' : m.signature === 'unsigned' ? '?' : '';
   return signature + (m.keyChange === 'unverified' ? 'K' : '');
 }
 
-export const MESSAGE_LEGEND =
-  'Marks: ! invalid signature (forged, altered or replayed: not from its sender)  ? unsigned (nothing proves who wrote it)  K key changed without a chain vouching for it. Unmarked: signed by the sender, verified.';
+/** What each message mark means, in the order shown. */
+export const MESSAGE_LEGEND: Array<[string, string]> = [
+  ['!', 'invalid signature: not from its sender (forged, altered or replayed)'],
+  ['?', 'unsigned: nothing proves who wrote it'],
+  ['K', "the sender's key changed without a chain vouching for it (securechat verify USER)"],
+];
 
 /** A contact's mark: 'K' unverified key change, '?' no signing key, '✓' safety number confirmed. */
 export function contactMark(c: Pick<ContactStatus, 'keyChange' | 'signs' | 'verified'> | null): string {
@@ -27,12 +31,19 @@ export function contactMark(c: Pick<ContactStatus, 'keyChange' | 'signs' | 'veri
   return c.verified ? '✓' : '';
 }
 
-export const CONTACT_LEGEND =
-  'Marks: K key changed without a chain vouching for it (do not trust it; compare safety numbers: securechat verify USER)  ? no signing key (their messages are unsigned)  ✓ safety number confirmed.';
+export const CONTACT_LEGEND: Array<[string, string]> = [
+  ['K', 'key changed without a chain vouching for it: do not trust it (securechat verify USER)'],
+  ['?', 'no signing key: their messages are unsigned'],
+  ['✓', 'safety number confirmed'],
+];
 
-/** The legend when any row is marked, else nothing. */
-export function legendFor(marks: string[], legend: string): string {
-  return marks.some((mark) => mark !== '') ? `\n${legend}` : '';
+/**
+ * The legend of the marks that occur, one per line under a table
+ * ("Marks: ! …", then aligned lines); nothing when no row is marked.
+ */
+export function legendFor(marks: string[], legend: Array<[string, string]>): string {
+  const used = legend.filter(([mark]) => marks.some((m) => m.includes(mark)));
+  return used.map(([mark, text], i) => `\n${i === 0 ? 'Marks: ' : '       '}${mark} ${text}`).join('');
 }
 
 /**
