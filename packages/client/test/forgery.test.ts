@@ -202,6 +202,12 @@ describe('forgeries by the server, detected by the SDK and shown by the CLI', ()
       `securechat: ${names.erin}'s key changed and nothing vouches for the new one (${names.erin}'s key version 2 carries a key signature that does not verify). ` +
         `Nothing was sent. Compare safety numbers with ${names.erin} (securechat verify ${names.erin}); if you trust the new key, send again with --accept-new-key.\n`,
     );
+    const verify = await bobCli(['verify', names.erin]);
+    expect(verify.stdout).toMatch(new RegExp(`\\nK WARNING: ${names.erin}'s key changed and nothing vouches for the new one: .*\\n${names.erin} cannot be marked verified while`));
+    const confirm = await bobCli(['verify', names.erin, '--confirm']);
+    expect(confirm.code).toBe(8);
+    expect(confirm.stderr).toMatch(/cannot be verified with a safety number/);
+
     const accepted = await bobCli(['send', names.erin, 'I accept the risk', '--accept-new-key']);
     expect(accepted.code, accepted.stderr).toBe(0);
     // Accepted: the CLI now pins that key (the forged one, with the user's consent); the earlier pin is kept for older mail.

@@ -138,7 +138,8 @@ export async function verify(ctx: Context, username: string, options: { confirm?
   const them = line(status.username);
   const keyLine =
     status.keyChange === 'unverified'
-      ? `K WARNING: ${them}'s key changed and nothing vouches for the new one: ${line(status.problem ?? '')}. Do not send until you have compared this number.`
+      ? `K WARNING: ${them}'s key changed and nothing vouches for the new one: ${line(status.problem ?? '')}. ` +
+        `This number covers the key you first saw, not the new one: ask ${them} whether they replaced their keys. Until you accept it (send --accept-new-key), send refuses ${them}.`
       : status.keyChange === 'rotated'
         ? `${them}'s key: version ${status.keyId}; each change since the key you first saw was vouched for by the key before it.`
         : `${them}'s key: version ${status.keyId}, the one you first saw.`;
@@ -146,7 +147,9 @@ export async function verify(ctx: Context, username: string, options: { confirm?
     ? `${them} is now marked verified.`
     : status.verified
       ? `${them} is verified: you confirmed this safety number on ${when(status.pin?.verifiedAt ?? '')} UTC.`
-      : `If all 60 digits match, run: securechat verify ${them} --confirm`;
+      : status.keyChange === 'unverified' || status.chain.current?.trusted !== true
+        ? `${them} cannot be marked verified while their current key is not vouched for by the key this number covers.`
+        : `If all 60 digits match, run: securechat verify ${them} --confirm`;
   ctx.print(
     [
       `Safety number of you (${line(profile.user.username)}) and ${them}:`,
