@@ -21,8 +21,13 @@ describe('register', () => {
     expect(body.user).toEqual({ id: expect.any(Number), username });
     expect(body.token).toMatch(/^[0-9a-f]{64}$/);
     expect(Object.keys(body.profile).sort()).toEqual(
-      ['created_at', 'encrypted_private_key', 'key_id', 'private_key_iterations', 'private_key_nonce', 'private_key_salt', 'public_key'].sort(),
+      [
+        'created_at', 'encrypted_private_key', 'key_id', 'private_key_iterations', 'private_key_nonce', 'private_key_salt', 'public_key',
+        // Part B 11, null for server-made keys
+        'signing_public_key', 'key_signature', 'encrypted_signing_key', 'signing_key_nonce',
+      ].sort(),
     );
+    expect(body.profile).toMatchObject({ signing_public_key: null, key_signature: null, encrypted_signing_key: null, signing_key_nonce: null });
     expect(body.profile.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect((await call(t.app, 'GET', '/api/keys/', { token: body.token })).statusCode).toBe(200);
   });

@@ -31,7 +31,7 @@ describe('GET /api/messages/', () => {
       [
         'attachment_mime', 'attachment_name', 'attachment_nonce', 'encrypted_attachment', 'encrypted_message', 'encrypted_symmetric_key',
         'has_attachment', 'id', 'key_id', 'message_nonce', 'recipient', 'sender', 'sender_encrypted_symmetric_key', 'sender_key_id', 'sent_at',
-        'client_id',
+        'client_id', 'signature',
       ].sort(),
     );
     expect(list[0].sender).toEqual({ id: alice.id, username: alice.username });
@@ -155,7 +155,7 @@ describe('the user directory', () => {
     expect(res.statusCode).toBe(200);
     const users = res.json();
     expect(users.map((u: { user: { id: number } }) => u.user.id)).toEqual([bob.id, eve.id].sort((a, b) => a - b));
-    expect(users.find((u: { user: { id: number } }) => u.user.id === bob.id)).toEqual({ user: { id: bob.id, username: bob.username }, public_key: bob.profile.public_key, key_id: 1 });
+    expect(users.find((u: { user: { id: number } }) => u.user.id === bob.id)).toEqual({ user: { id: bob.id, username: bob.username }, public_key: bob.profile.public_key, key_id: 1, signing_public_key: null, key_signature: null });
   });
 
   it('pages with limit and offset and searches by case-insensitive prefix', async () => {
@@ -183,7 +183,7 @@ describe('the user directory', () => {
 
   it('public-key endpoint: case-insensitive lookup, 404 for unknown users', async () => {
     const res = await call(t.app, 'GET', `/api/users/${bob.username.toUpperCase()}/public-key`, { token: alice.token });
-    expect(res.json()).toEqual({ user: { id: bob.id, username: bob.username }, public_key: bob.profile.public_key, key_id: 1 });
+    expect(res.json()).toEqual({ user: { id: bob.id, username: bob.username }, public_key: bob.profile.public_key, key_id: 1, signing_public_key: null, key_signature: null });
     const missing = await call(t.app, 'GET', '/api/users/nobody/public-key/', { token: alice.token });
     expect(missing.statusCode).toBe(404);
     expect(missing.json()).toEqual({ detail: 'User not found.' });
