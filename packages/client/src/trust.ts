@@ -32,7 +32,7 @@ import {
   importVerifyKey, lowercaseUsername, safetyNumber as computeSafetyNumber, verifyKeyChain, verifyMessageSignature, type ChainLink, type KeyChain,
   type KeyChange, type KeyVersion, type Message, type User,
 } from '@securechat/protocol';
-import { InvalidResponseError, NoSigningKeyError, UntrustedKeyError } from './errors.ts';
+import { InvalidResponseError, NoSigningKeyError, NotFoundError, UntrustedKeyError } from './errors.ts';
 import type { ContactPin, PinStore } from './pins.ts';
 
 export type { KeyChange, KeyChain };
@@ -87,6 +87,8 @@ const REFETCH_MIN_MS = 2_000;
 const MAX_CHAINS = 1_000;
 const MAX_SEEN = 100_000;
 const MAX_VERIFY_KEYS = 1_000;
+/** After a 404 for a sender's key history (a server without B 11, a fake), messages do not ask again for this long. */
+const MISSING_TTL_MS = 10_000;
 
 interface CachedChain {
   at: number;
@@ -108,6 +110,8 @@ export class TrustBook {
   readonly #verifyKeys = new Map<string, Promise<CryptoKey>>();
   /** `${sender id}/${client_id}` → the id of the first message seen with it (valid signatures only). */
   readonly #seen = new Map<string, number>();
+  /** Senders whose key history the server answered 404 for, and when (message checks only). */
+  readonly #missing = new Map<string, number>();
 
   constructor(host: TrustHost, pins: PinStore) {
     this.#host = host;
@@ -263,10 +267,21 @@ export class TrustBook {
       [...needed].map(async ([name, minKeyId]) => {
         let chain: KeyChain | null = null;
         let error: string | null = null;
-        try {
-          chain = await this.chain(name, minKeyId > 0 ? { minKeyId } : {});
-        } catch (e) {
-          error = e instanceof Error ? e.message : String(e);
+        const missingAt = this.#missing.get(name);
+        if (missingAt !== undefined && Date.now() - missingAt < MISSING_TTL_MS) {
+          error = 'the server answered 404 for their key history';
+        } else {
+          try {
+            chain = await this.chain(name, minKeyId > 0 ? { minKeyId } : {});
+            this.#missing.delete(name);
+          } catch (e) {
+            error = e instanceof Error ? e.message : String(e);
+            if (e instanceof NotFoundError) {
+              this.#missing.delete(name);
+              this.#missing.set(name, Date.now());
+              if (this.#missing.size > MAX_CHAINS) this.#missing.delete(this.#missing.keys().next().value!);
+            }
+          }
         }
         let pin: ContactPin | null = null;
         try {

@@ -264,6 +264,28 @@ describe('live messages', () => {
   });
 });
 
+describe('a server without key histories (before B 11)', () => {
+  it('is asked once for a sender’s keys, not once per message; its unsigned mail is "unsigned", a signed one "invalid"', async () => {
+    const asked: string[] = [];
+    const fake: typeof fetch = async (input) => {
+      asked.push(new URL(String(input)).pathname);
+      return new Response('{"detail": "Not found."}', { status: 404, headers: { 'content-type': 'application/json' } });
+    };
+    const { privateKey } = (await globalThis.crypto.subtle.generateKey(
+      { name: 'RSA-OAEP', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }, false, ['decrypt'],
+    )) as CryptoKeyPair;
+    const reader = new SecureChatClient({ baseUrl: 'http://127.0.0.1:1', fetch: fake, session: { token: 't', user: { id: 2, username: 'bob' } }, keys: [[1, privateKey]] });
+    const message = (id: number, signature: string | null = null): Message => ({
+      id, sender: { id: 1, username: 'alice' }, recipient: { id: 2, username: 'bob' }, encrypted_message: '', encrypted_attachment: '', attachment_name: '',
+      attachment_mime: '', encrypted_symmetric_key: 'AAAA', message_nonce: '', attachment_nonce: '', sent_at: '2026-11-25T17:56:00.000Z', has_attachment: false,
+      key_id: 1, sender_key_id: 1, sender_encrypted_symmetric_key: '', client_id: signature ? '00000000-0000-4000-8000-000000000000' : null, signature,
+    });
+    for (let id = 1; id <= 3; id++) expect(await reader.open(message(id))).toMatchObject({ signature: 'unsigned', keyChange: 'none', verified: false });
+    expect(await reader.open(message(4, 'A'.repeat(86) + '=='))).toMatchObject({ signature: 'invalid', trustProblem: expect.stringMatching(/did not list alice's keys/) });
+    expect(asked).toEqual(['/api/users/alice/keys/']);
+  });
+});
+
 describe('what the server returns stays untouched', () => {
   it('raw messages keep the signature the server stored', async () => {
     const [alice, bob] = await Promise.all([signedUp('raw-alice'), signedUp('raw-bob')]);
