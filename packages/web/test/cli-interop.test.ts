@@ -28,7 +28,8 @@ describe.skipIf(skipBrowser)('the CLI and the web app talk to each other', () =>
   const dir = mkdtempSync(join(tmpdir(), 'securechat-web-cli-'));
 
   const cli = (args: string[], stdin = ''): Promise<Run> =>
-    runCli(args, stdin, { SECURECHAT_SERVER: server.url, SECURECHAT_CONFIG: join(dir, 'carol.json') });
+    // SECURECHAT_PASSWORD: `send` signs, so it opens Carol's keys too.
+    runCli(args, stdin, { SECURECHAT_SERVER: server.url, SECURECHAT_CONFIG: join(dir, 'carol.json'), SECURECHAT_PASSWORD: CAROL.password });
   async function ok(args: string[], stdin = ''): Promise<string> {
     const run = await cli(args, stdin);
     expect(run.code, `securechat ${args.join(' ')}\n${run.stderr}`).toBe(0);
