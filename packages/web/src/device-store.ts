@@ -5,13 +5,15 @@
  * non-extractable: no script can read the key material back out); never the
  * password. Log out deletes the whole database.
  */
-import type { Mode, User } from '@securechat/client';
+import type { DeviceSigningKey, Mode, User } from '@securechat/client';
 
 export interface RememberedDevice {
   mode: Mode;
   token: string;
   user: User;
   keys: Array<[number, CryptoKey]>;
+  /** Signing keys (B 11), also non-extractable; absent on devices remembered before them. */
+  signingKeys?: Array<[number, DeviceSigningKey]>;
 }
 
 const DATABASE = 'securechat';

@@ -6,7 +6,7 @@
  * the chat). Ending a session clears all three.
  */
 import { signal } from '@preact/signals';
-import { SecureChatClient, type Mode, type User } from '@securechat/client';
+import { SecureChatClient, type DeviceSigningKey, type Mode, type User } from '@securechat/client';
 import { forgetDevice, loadRememberedDevice, rememberDevice } from '../device-store.ts';
 import { errorSentence } from '../error-text.ts';
 import { clearTabStorage, loadTabSession, saveTabSession } from '../tab-storage.ts';
@@ -25,15 +25,17 @@ export const screen = signal<Screen>({ name: 'starting' });
 let client: SecureChatClient | null = null;
 let remembered = false;
 
-function newClient(mode: Mode, session?: { token: string; user: User }, keys?: Array<[number, CryptoKey]>): SecureChatClient {
-  return new SecureChatClient({ baseUrl: location.origin, mode, ...(session ? { session } : {}), ...(keys ? { keys } : {}) });
+function newClient(
+  mode: Mode, session?: { token: string; user: User }, keys?: Array<[number, CryptoKey]>, signingKeys?: Array<[number, DeviceSigningKey]>,
+): SecureChatClient {
+  return new SecureChatClient({ baseUrl: location.origin, mode, ...(session ? { session } : {}), ...(keys ? { keys } : {}), ...(signingKeys ? { signingKeys } : {}) });
 }
 
 /** On page load: a remembered device goes straight into the chat, a tab session to Unlock. */
 export async function restoreSession(): Promise<void> {
   const device = await loadRememberedDevice().catch(() => null);
   if (device) {
-    client = newClient(device.mode, { token: device.token, user: device.user }, device.keys);
+    client = newClient(device.mode, { token: device.token, user: device.user }, device.keys, device.signingKeys);
     remembered = true;
     saveTabSession({ mode: device.mode, token: device.token, user: device.user });
     return enterChat();
@@ -82,7 +84,7 @@ export function currentClient(): SecureChatClient {
 export async function refreshRememberedKeys(): Promise<string | null> {
   if (!remembered || !client?.token || !client.user) return null;
   try {
-    await rememberDevice({ mode: client.mode, token: client.token, user: client.user, keys: client.deviceKeys() });
+    await rememberDevice({ mode: client.mode, token: client.token, user: client.user, keys: client.deviceKeys(), signingKeys: client.deviceSigningKeys() });
     return null;
   } catch (error) {
     return `This device could not keep your new key: ${errorSentence(error)}`;
@@ -125,7 +127,7 @@ async function signedIn(signedInClient: SecureChatClient, remember: boolean): Pr
   remembered = false;
   if (remember) {
     try {
-      await rememberDevice({ mode, token, user, keys: signedInClient.deviceKeys() });
+      await rememberDevice({ mode, token, user, keys: signedInClient.deviceKeys(), signingKeys: signedInClient.deviceSigningKeys() });
       remembered = true;
     } catch (error) {
       notice = `This device could not be remembered (${errorSentence(error).replace(/\.$/, '')}): after a reload you will be asked for your password.`;
