@@ -35,13 +35,16 @@ import { lazyChildLoggerFactory } from './http/request-logger.ts';
 import { sharedSchemas } from './http/schemas.ts';
 import { userRoutes } from './http/users.ts';
 import { webApp } from './http/web-app.ts';
-import type { Store } from './store/index.ts';
+import type { Store } from './store/ports.ts';
 import { LocalFanOut, type FanOut } from './realtime/fan-out.ts';
 import { realtimeOptions, realtimeRoutes, type RealtimeOptions } from './realtime/index.ts';
 
 export interface AppDeps {
   config: Config;
+  /** From openStore: with its caches. */
   store: Store;
+  /** Realtime events between instances (Redis); in-process by default. */
+  fanOut?: FanOut;
   /** Where logs go; defaults to stdout. Tests pass a stream to inspect them. */
   logStream?: NodeJS.WritableStream;
   /** Realtime timings (auth deadline, heartbeat, …) other than the defaults; tests shorten them. */
@@ -90,6 +93,8 @@ function validatorCompiler() {
 }
 
 export function buildDomain(store: Store, config: Config, fanOut: FanOut = new LocalFanOut()): Domain {
+  // On SQLite an instance is alone on its database (one process per file); on PostgreSQL others may write too.
+  const aloneOnDatabase = store.engine === 'sqlite';
   const keyring = new Keyring(store, config, fanOut);
   const sessions = new Sessions(store, config, fanOut);
   return {
@@ -97,7 +102,7 @@ export function buildDomain(store: Store, config: Config, fanOut: FanOut = new L
     sessions,
     accounts: new Accounts(store, keyring, sessions, config, fanOut),
     directory: new Directory(store),
-    mail: new Mail(store, keyring, config, fanOut),
+    mail: new Mail(store, keyring, config, fanOut, { aloneOnDatabase }),
     fanOut,
   };
 }
@@ -145,7 +150,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const sendBodyBytes = encodedLength(config.maxAttachmentBytes) + BODY_OVERHEAD_BYTES;
   const budget = new BodyBudget(config.largeBodyMemoryBytes);
   const options: RouteOptions = {
-    domain: buildDomain(deps.store, config),
+    domain: buildDomain(deps.store, config, deps.fanOut ?? new LocalFanOut()),
     authRateLimit: await authRateLimit(app, config),
     largeBodies: { reserveMemory: reserveBodyMemory(budget), sendBodyBytes, passwordChangeBodyBytes: PASSWORD_CHANGE_BODY_BYTES },
     limits: { maxAttachmentBytes: config.maxAttachmentBytes },

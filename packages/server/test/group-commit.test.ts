@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { GroupCommit } from '../src/store/group-commit.ts';
+import { GroupCommit } from '../src/store/sqlite/group-commit.ts';
 
 describe('GroupCommit', () => {
   function setup() {

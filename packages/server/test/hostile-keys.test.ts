@@ -115,7 +115,7 @@ describe('a client-made public key at rotate', () => {
 describe('a send to a stored key that cannot be used', () => {
   /** Makes `publicKey` the account's current key straight in the database, past every check. */
   async function plant(account: Account, publicKey: string) {
-    await t.store.users.addKeyVersion(account.id, { public_key: publicKey, ...envelope, sealed_by: 'client' }, new Date().toISOString());
+    await t.store.users.addKeyVersionAs(account.id, { public_key: publicKey, ...envelope, sealed_by: 'client' }, new Date().toISOString());
   }
 
   it.each([

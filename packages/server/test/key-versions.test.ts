@@ -83,7 +83,7 @@ describe('password change of an account with many key versions', () => {
     const [first] = await t.store.users.keys(owner.id);
     const { public_key, encrypted_private_key, private_key_nonce, private_key_salt, private_key_iterations } = first!;
     for (let i = 2; i <= VERSIONS; i++) {
-      await t.store.users.addKeyVersion(owner.id, { public_key, encrypted_private_key, private_key_nonce, private_key_salt, private_key_iterations, sealed_by: 'server' }, new Date().toISOString());
+      await t.store.users.addKeyVersionAs(owner.id, { public_key, encrypted_private_key, private_key_nonce, private_key_salt, private_key_iterations, sealed_by: 'server' }, new Date().toISOString());
     }
   });
   afterAll(() => t.close());

@@ -236,7 +236,7 @@ describe('rotate: the chain link', () => {
       if (userId === erin.id && !raced) {
         raced = true;
         const meanwhile = await makeVersion(2, true);
-        await users.addKeyVersion(erin.id, { public_key: meanwhile.publicKeyPem, ...(await sealPrivateKey(meanwhile.privateKeyPem, PASSWORD, { iterations: ITERATIONS })), sealed_by: 'client' }, new Date().toISOString());
+        await users.addKeyVersionAs(erin.id, { public_key: meanwhile.publicKeyPem, ...(await sealPrivateKey(meanwhile.privateKeyPem, PASSWORD, { iterations: ITERATIONS })), sealed_by: 'client' }, new Date().toISOString());
       }
       return found;
     };

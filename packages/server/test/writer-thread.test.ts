@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { WriterThread } from '../src/store/writer-thread.ts';
+import { WriterThread } from '../src/store/sqlite/writer-thread.ts';
 
 describe('WriterThread', () => {
   const dirs: string[] = [];

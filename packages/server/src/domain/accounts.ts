@@ -7,8 +7,7 @@ import { COMMON_PASSWORD_DETAIL, isCommonPassword } from '@securechat/protocol';
 import type { Config } from '../config.ts';
 import { openEnvelope, sealPrivateKey } from '../crypto/keys.ts';
 import { hashPassword, verifyAgainstDummy, verifyPassword } from '../crypto/secrets.ts';
-import { isUniqueViolation, type Store, type UserKeyRow } from '../store/index.ts';
-import type { ResealedEnvelope } from '../store/users.ts';
+import { UsernameTaken, type ResealedEnvelope, type Store, type UserKeyRow } from '../store/ports.ts';
 import { checkEnvelope, checkSealedSigningKey, type ClientEnvelope, type ClientKeyPair, type SealedSigningKey } from './client-crypto.ts';
 import { Unauthorized, ValidationError } from './errors.ts';
 import type { Keyring } from './keyring.ts';
@@ -71,7 +70,7 @@ export class Accounts {
     try {
       created = await this.#store.users.create({ username, passwordHash, key, now: new Date().toISOString() });
     } catch (error) {
-      if (isUniqueViolation(error)) throw ValidationError.field('username', USERNAME_TAKEN);
+      if (error instanceof UsernameTaken) throw ValidationError.field('username', USERNAME_TAKEN);
       throw error;
     }
     const user = { id: created.user.id, username: created.user.username };

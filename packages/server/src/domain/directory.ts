@@ -1,6 +1,5 @@
 /** The user directory: who else is here, and which public key to encrypt for. */
-import type { Store } from '../store/index.ts';
-import type { PublicKeyRow } from '../store/users.ts';
+import type { PublicKeyRow, Store } from '../store/ports.ts';
 import { NotFound } from './errors.ts';
 import { keyVersionView, type KeyVersionView, type PublicKeyView, type UserView } from './views.ts';
 

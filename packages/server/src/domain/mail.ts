@@ -11,7 +11,7 @@ import { requireBytes } from './client-crypto.ts';
 import type { MessageCiphertext, PlainAttachment } from '../crypto/hybrid.ts';
 import { checkEncryptedSend, CIPHERTEXT_FIELDS, type CheckedCiphertext, type EncryptedSend } from './encrypted-send.ts';
 import type { CiphertextDigests } from '@securechat/protocol';
-import type { Mailbox, NewMessage, PageEntry, Store } from '../store/index.ts';
+import type { Mailbox, NewMessage, PageEntry, Store } from '../store/ports.ts';
 import { Conflict, Forbidden, NotFound, PayloadTooLarge, ValidationError } from './errors.ts';
 import type { Keyring } from './keyring.ts';
 import { NO_FAN_OUT, type FanOut } from '../realtime/fan-out.ts';
@@ -59,11 +59,13 @@ export class Mail {
   readonly #keyring: Keyring;
   readonly #config: Config;
   readonly #cache = new MessageCache();
-  readonly #pages = new PageCache<MessagePage>();
+  /** Null when other instances write to the database too: a page from memory could miss their messages. */
+  readonly #pages: PageCache<MessagePage> | null;
   readonly #fanOut: FanOut;
 
-  constructor(store: Store, keyring: Keyring, config: Config, fanOut: FanOut = NO_FAN_OUT) {
+  constructor(store: Store, keyring: Keyring, config: Config, fanOut: FanOut = NO_FAN_OUT, options: { aloneOnDatabase: boolean } = { aloneOnDatabase: true }) {
     this.#store = store;
+    this.#pages = options.aloneOnDatabase ? new PageCache<MessagePage>() : null;
     this.#fanOut = fanOut;
     this.#keyring = keyring;
     this.#config = config;
@@ -160,8 +162,8 @@ export class Mail {
     const id = await this.#store.messages.insert(row);
     // Another send with this client_id was committed first (a concurrent retry): nothing was stored.
     if (typeof id !== 'number') return this.#repeated(sender, id.existingId, id.sameRequest);
-    this.#pages.changed(sender.id);
-    this.#pages.changed(recipient.id);
+    this.#pages?.changed(sender.id);
+    this.#pages?.changed(recipient.id);
     // Not cached here: under a stream of sends, holding every new message promoted it to the old
     // generation and cost more in garbage collection than its first read from SQLite.
     const view = storedMessageView(row, id, sender, recipient, row.encrypted_attachment);
@@ -192,6 +194,7 @@ export class Mail {
 
   /** A mailbox page; the same page object while the mailbox is unchanged (http/message-json.ts keeps its encoding). */
   async list(user: UserView, request: ListRequest): Promise<MessagePage> {
+    if (!this.#pages) return this.#readPage(user, request);
     const key = { userId: user.id, ...request };
     const cached = this.#pages.get(key);
     if (cached) return cached;

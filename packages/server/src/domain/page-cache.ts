@@ -12,7 +12,7 @@
  * Bounded by count, least recently used first out.
  */
 import { BoundedMap } from '../bounded-map.ts';
-import type { Mailbox } from '../store/index.ts';
+import type { Mailbox } from '../store/ports.ts';
 import { hasLargeAttachment, type MessageView } from './views.ts';
 
 const MAX_PAGES = 2_000;

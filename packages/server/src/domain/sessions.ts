@@ -4,7 +4,7 @@
  */
 import type { Config } from '../config.ts';
 import { hashToken, newToken } from '../crypto/secrets.ts';
-import type { SessionRow, Store } from '../store/index.ts';
+import type { SessionRow, Store } from '../store/ports.ts';
 import { NO_FAN_OUT, type FanOut } from '../realtime/fan-out.ts';
 import { NotFound, Unauthorized } from './errors.ts';
 import type { SessionView, UserView } from './views.ts';

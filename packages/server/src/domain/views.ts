@@ -1,5 +1,5 @@
 /** Rows → the API's JSON objects (API.md). */
-import { LARGE_ATTACHMENT_OCTETS, type MessageRow, type NewMessage, type UserKeyRow } from '../store/index.ts';
+import { LARGE_ATTACHMENT_OCTETS, type MessageRow, type NewMessage, type UserKeyRow } from '../store/ports.ts';
 
 /** The API's objects are defined once, in the protocol package every client shares. */
 export type { Session as SessionView, User as UserView } from '@securechat/protocol';

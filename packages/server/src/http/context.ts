@@ -7,7 +7,7 @@ import type { Accounts } from '../domain/accounts.ts';
 import type { Directory } from '../domain/directory.ts';
 import type { Mail } from '../domain/mail.ts';
 import type { Authenticated, Sessions } from '../domain/sessions.ts';
-import type { Store } from '../store/index.ts';
+import type { Store } from '../store/ports.ts';
 import type { FanOut } from '../realtime/fan-out.ts';
 import { NotFound } from '../domain/errors.ts';
 

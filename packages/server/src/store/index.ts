@@ -1,51 +1,33 @@
 /**
- * The store: one repository per table group over one SQLite connection.
- * Repositories use prepared statements (parsed once, not per request) and
- * synchronous transactions; message inserts are group-committed, on a
- * writer thread with its own connection when the database is a file.
+ * `openStore(url)`: the adapter the URL's scheme names, behind the
+ * repository interfaces of ports.ts, with its schema brought up to date and
+ * its caches (cache/) on top: alone on SQLite (one process per file), shared
+ * on PostgreSQL (other instances may write; entries expire after
+ * SHARED_CACHE_MAX_AGE_MS and `invalidation` clears them sooner).
+ * `openAdapter(url)` is the adapter without caches (tools, adapter tests).
  *
  * @example
  * const store = await openStore('sqlite::memory:');
  * await store.users.findByUsername('alice');
  * await store.close();
  */
-import { sql } from 'kysely';
-import { openDatabase, type Db } from './database.ts';
-import { MessageRepository } from './messages.ts';
-import { SessionCache } from './session-cache.ts';
-import { SessionRepository } from './sessions.ts';
-import { UserRepository } from './users.ts';
+import { ALONE, NO_INVALIDATION, withCaches, type Invalidation } from './cache/index.ts';
+import type { Store } from './ports.ts';
+import { openSqliteStore } from './sqlite/index.ts';
 
-export interface Store {
-  /** Kysely over the same connection, for ad-hoc typed queries (tests, tools). */
-  readonly db: Db;
-  readonly users: UserRepository;
-  readonly sessions: SessionRepository;
-  readonly messages: MessageRepository;
-  /** Throws when the database cannot answer. */
-  ping(): Promise<void>;
-  close(): Promise<void>;
+/** The longest a cached session or current key version is served on a shared database without reading it again (B 12 promises 1 s). */
+export const SHARED_CACHE_MAX_AGE_MS = 500;
+
+export async function openAdapter(databaseUrl: string): Promise<Store> {
+  if (databaseUrl.startsWith('sqlite:')) return openSqliteStore(databaseUrl);
+  throw new Error(`DATABASE_URL must start with sqlite: (got "${databaseUrl}")`);
 }
 
-export async function openStore(databaseUrl: string): Promise<Store> {
-  const { sqlite, db } = await openDatabase(databaseUrl);
-  const messages = new MessageRepository(sqlite);
-  const sessionCache = new SessionCache();
-  return Object.freeze({
-    db,
-    users: new UserRepository(sqlite, sessionCache),
-    sessions: new SessionRepository(sqlite, sessionCache),
-    messages,
-    async ping() {
-      await sql`SELECT 1`.execute(db);
-    },
-    async close() {
-      await messages.close();
-      await db.destroy();
-    },
-  });
+export async function openStore(databaseUrl: string, options: { invalidation?: Invalidation } = {}): Promise<Store> {
+  const store = await openAdapter(databaseUrl);
+  if (store.engine === 'sqlite') return withCaches(store, ALONE);
+  return withCaches(store, { kind: 'shared', maxAgeMs: SHARED_CACHE_MAX_AGE_MS, invalidation: options.invalidation ?? NO_INVALIDATION });
 }
 
-export { isUniqueViolation } from './users.ts';
-export { LARGE_ATTACHMENT_OCTETS, type Mailbox, type PageEntry } from './messages.ts';
-export type { MessageRow, NewMessage, SessionRow, UserKeyRow, UserRow } from './schema.ts';
+export { ALONE, NO_INVALIDATION, withCaches, type CacheChange, type CachePolicy, type Invalidation, type SharedCachePolicy } from './cache/index.ts';
+export * from './ports.ts';

@@ -3,12 +3,12 @@
  * keyset-paginated mailbox pages (ids from the (recipient_id, id) and
  * (sender_id, id) indexes), and rows by id.
  */
+import {
+  LARGE_ATTACHMENT_OCTETS, type CatchUpPage, type InsertOutcome, type MailboxPage, type MessageRepository, type MessageRow, type NewMessage, type PageEntry,
+} from '../ports.ts';
 import type { Sqlite } from './database.ts';
 import { GroupCommit } from './group-commit.ts';
-import type { MessageRow, NewMessage } from './schema.ts';
-import { WriterThread, type InsertOutcome, type WriterStatements } from './writer-thread.ts';
-
-export type { ExistingSend, InsertOutcome } from './writer-thread.ts';
+import { WriterThread, type WriterStatements } from './writer-thread.ts';
 
 interface RowWriter {
   insert(row: NewMessage): Promise<InsertOutcome>;
@@ -17,30 +17,8 @@ interface RowWriter {
   close(): Promise<void>;
 }
 
-/**
- * Attachments from this many bytes on are read separately, off the event
- * loop (writer-thread.ts). octet_length() of a TEXT value comes from the row
- * header, so checking it does not load the value.
- */
-export const LARGE_ATTACHMENT_OCTETS = 1024 * 1024;
-
-export type Mailbox = 'inbox' | 'sent';
-
-export interface PageEntry {
-  id: number;
-  /** The attachment's size in base64 characters. */
-  attachment_octets: number;
-}
-
-export interface MailboxPage {
-  userId: number;
-  mailbox: Mailbox;
-  limit: number;
-  /** newest-first below this id */
-  beforeId?: number;
-  /** oldest-first above this id */
-  afterId?: number;
-}
+/* Attachments from LARGE_ATTACHMENT_OCTETS on are read separately, off the event loop (writer-thread.ts).
+ * octet_length() of a TEXT value comes from the row header, so checking it does not load the value. */
 
 const COLUMNS = [
   'sender_id', 'recipient_id', 'key_id', 'sender_key_id', 'encrypted_symmetric_key', 'sender_encrypted_symmetric_key', 'encrypted_message',
@@ -79,17 +57,7 @@ const SELECT_WITHOUT_ATTACHMENT = `
   JOIN users s ON s.id = m.sender_id
   JOIN users r ON r.id = m.recipient_id`;
 
-/** A realtime catch-up page (API B 9): a user's messages, inbox and sent together, oldest first. */
-export interface CatchUpPage {
-  userId: number;
-  /** ids above this */
-  afterId: number;
-  /** and at most this */
-  upToId: number;
-  limit: number;
-}
-
-export class MessageRepository {
+export class SqliteMessageRepository implements MessageRepository {
   readonly #writer: RowWriter;
   readonly #byIds;
   readonly #byClientId;

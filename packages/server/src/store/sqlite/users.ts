@@ -1,65 +1,25 @@
 /** Users and their key versions, with prepared statements and synchronous transactions. */
-import { BoundedMap } from '../bounded-map.ts';
+import type {
+  KeyVersionRefusal, NewKeyVersion, NewUser, PasswordChangeWrite, PublicKeyRow, PublicKeyVersion, ResealedEnvelope,
+  UserIdentity, UserKeyRow, UserRepository, UserRow,
+} from '../ports.ts';
+import { UsernameTaken } from '../ports.ts';
+import { usernameKey } from '../username-key.ts';
 import type { Sqlite } from './database.ts';
-import type { UserKeyRow, UserRow } from './schema.ts';
-import type { SessionCache } from './session-cache.ts';
-import { usernameKey } from './username-key.ts';
 
-/** Part B 11's columns: absent means null (server-made keys, clients without signing keys). */
-type SigningColumns = 'signing_public_key' | 'key_signature' | 'encrypted_signing_key' | 'signing_key_nonce';
-
-export type NewKeyVersion = Omit<UserKeyRow, 'user_id' | 'key_id' | 'created_at' | SigningColumns> & Partial<Pick<UserKeyRow, SigningColumns>>;
-
-export type ResealedEnvelope = Pick<
-  UserKeyRow,
-  | 'key_id'
-  | 'encrypted_private_key'
-  | 'private_key_nonce'
-  | 'private_key_salt'
-  | 'private_key_iterations'
-  | 'sealed_by'
-  | 'encrypted_signing_key'
-  | 'signing_key_nonce'
->;
-
-export interface PublicKeyRow {
-  id: number;
-  username: string;
-  public_key: string;
-  key_id: number;
-  signing_public_key: string | null;
-  key_signature: string | null;
-}
-
-/** Part B 11: what the keys endpoint lists of each version, and the keyring checks. */
-export type PublicKeyVersion = Pick<UserKeyRow, 'key_id' | 'public_key' | 'signing_public_key' | 'key_signature' | 'created_at'>;
-
-/** Why addKeyVersion added nothing: the account is at its cap, or its current version is no longer the one the new version was checked against. */
-export type KeyVersionRefusal = 'full' | 'raced';
-
-export function isUniqueViolation(error: unknown): boolean {
+function isUniqueViolation(error: unknown): boolean {
   return error instanceof Error && 'code' in error && error.code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
+
 
 const PUBLIC_KEYS = `
   SELECT u.id, u.username, k.public_key, k.key_id, k.signing_public_key, k.key_signature
   FROM users u JOIN user_keys k ON k.user_id = u.id AND k.key_id = u.current_key_id`;
 
-export interface UserIdentity {
-  id: number;
-  username: string;
-}
-
-const MAX_CACHED_USERS = 100_000;
-
-export class UserRepository {
-  readonly #identities = new BoundedMap<string, UserIdentity>(MAX_CACHED_USERS);
-  /** Current key version by user id; every change of it goes through this repository (addKeyVersion). */
-  readonly #currentKeyIds = new BoundedMap<number, number>(MAX_CACHED_USERS);
+export class SqliteUserRepository implements UserRepository {
   readonly #identityByUsername;
   readonly #byUsername;
   readonly #currentKeyId;
-  readonly #publicKey;
   readonly #keyVersion;
   readonly #history;
   readonly #currentKey;
@@ -71,14 +31,10 @@ export class UserRepository {
   readonly #addKeyVersion;
   readonly #replaceSecrets;
 
-  readonly #sessionCache: SessionCache;
-
-  constructor(sqlite: Sqlite, sessionCache: SessionCache) {
-    this.#sessionCache = sessionCache;
+  constructor(sqlite: Sqlite) {
     this.#byUsername = sqlite.prepare<[string], UserRow>('SELECT * FROM users WHERE username_lower = ?');
     this.#identityByUsername = sqlite.prepare<[string], UserIdentity>('SELECT id, username FROM users WHERE username_lower = ?');
     this.#currentKeyId = sqlite.prepare<[number], number>('SELECT current_key_id FROM users WHERE id = ?').pluck();
-    this.#publicKey = sqlite.prepare<[number, number], string>('SELECT public_key FROM user_keys WHERE user_id = ? AND key_id = ?').pluck();
     const versionColumns = 'key_id, public_key, signing_public_key, key_signature, created_at';
     this.#keyVersion = sqlite.prepare<[number, number], PublicKeyVersion>(`SELECT ${versionColumns} FROM user_keys WHERE user_id = ? AND key_id = ?`);
     this.#history = sqlite.prepare<[number], PublicKeyVersion>(`SELECT ${versionColumns} FROM user_keys WHERE user_id = ? ORDER BY key_id`);
@@ -117,7 +73,7 @@ export class UserRepository {
     const deleteOtherSessions = sqlite.prepare<[number, number]>('DELETE FROM sessions WHERE user_id = ? AND id != ?');
 
     // Transactions are synchronous: nothing else runs on the connection until they commit.
-    this.#create = sqlite.transaction((user: { username: string; passwordHash: string; key: NewKeyVersion; now: string }) => {
+    this.#create = sqlite.transaction((user: NewUser) => {
       const username_lower = usernameKey(user.username);
       if (username_lower === null) throw new Error('usernames are ASCII');
       const row = insertUser.get({
@@ -138,7 +94,7 @@ export class UserRepository {
       setCurrentKey.run(keyId, userId);
       return row;
     });
-    this.#replaceSecrets = sqlite.transaction((change: { userId: number; passwordHash: string; envelopes: ResealedEnvelope[]; keepSessionId: number }) => {
+    this.#replaceSecrets = sqlite.transaction((change: PasswordChangeWrite) => {
       setPasswordHash.run(change.passwordHash, change.userId);
       for (const envelope of change.envelopes) reseal.run({ ...envelope, user_id: change.userId });
       deleteOtherSessions.run(change.userId, change.keepSessionId);
@@ -150,71 +106,29 @@ export class UserRepository {
     return key === null ? undefined : this.#byUsername.get(key);
   }
 
-  /**
-   * A user's id and username, by username (ignoring ASCII case). Both never change
-   * and users are never deleted, so a found identity is remembered for good
-   * (bounded); an unknown name is not, as it may be registered any moment.
-   */
   async findIdentity(username: string): Promise<UserIdentity | undefined> {
     const key = usernameKey(username);
-    if (key === null) return undefined;
-    let identity = this.#identities.get(key);
-    if (!identity) {
-      identity = this.#identityByUsername.get(key);
-      if (!identity) return undefined;
-      this.#identities.set(key, identity);
+    return key === null ? undefined : this.#identityByUsername.get(key);
+  }
+
+  async create(user: NewUser): Promise<{ user: UserRow; key: UserKeyRow }> {
+    try {
+      return this.#create(user);
+    } catch (error) {
+      throw isUniqueViolation(error) ? new UsernameTaken(user.username) : error;
     }
-    return identity;
   }
 
-  /** Creates the user with key version 1; throws a unique violation if the name is taken. */
-  async create(user: { username: string; passwordHash: string; key: NewKeyVersion; now: string }): Promise<{ user: UserRow; key: UserKeyRow }> {
-    return this.#create(user);
-  }
-
-  /**
-   * Adds the next key version and makes it current, atomically; undefined
-   * when the user already has `maxVersions` (key ids run 1, 2, … and are
-   * never deleted, so the current id is the count).
-   */
-  async addKeyVersion(userId: number, key: NewKeyVersion, now: string, maxVersions = Infinity): Promise<UserKeyRow | undefined> {
-    const row = await this.addKeyVersionAs(userId, key, now, maxVersions);
-    return typeof row === 'string' ? undefined : row;
-  }
-
-  /**
-   * addKeyVersion that also refuses ('raced') when the new version would not
-   * be `expectedKeyId` — a key_signature (Part B 11) vouches for one key id,
-   * so a rotation checked against version N must become N + 1 or nothing.
-   */
   async addKeyVersionAs(userId: number, key: NewKeyVersion, now: string, maxVersions = Infinity, expectedKeyId?: number): Promise<UserKeyRow | KeyVersionRefusal> {
-    const row = this.#addKeyVersion(userId, key, now, maxVersions, expectedKeyId);
-    if (typeof row !== 'string') this.#currentKeyIds.set(userId, row.key_id);
-    return row;
+    return this.#addKeyVersion(userId, key, now, maxVersions, expectedKeyId);
   }
 
-  /**
-   * Password change, atomically: new password hash, every envelope re-sealed,
-   * and every session of the user but `keepSessionId` revoked.
-   */
-  async replaceSecrets(change: { userId: number; passwordHash: string; envelopes: ResealedEnvelope[]; keepSessionId: number }): Promise<void> {
+  async replaceSecrets(change: PasswordChangeWrite): Promise<void> {
     this.#replaceSecrets(change);
-    this.#sessionCache.clear(); // the other sessions are gone
   }
 
-  /** Read once per user, then kept (bounded): a send needs it for both parties. */
   async currentKeyId(userId: number): Promise<number | undefined> {
-    let keyId = this.#currentKeyIds.get(userId);
-    if (keyId === undefined) {
-      keyId = this.#currentKeyId.get(userId);
-      if (keyId === undefined) return undefined;
-      this.#currentKeyIds.set(userId, keyId);
-    }
-    return keyId;
-  }
-
-  async publicKey(userId: number, keyId: number): Promise<string | undefined> {
-    return this.#publicKey.get(userId, keyId);
+    return this.#currentKeyId.get(userId);
   }
 
   /** Part B 11: one version's public keys and key_signature. */

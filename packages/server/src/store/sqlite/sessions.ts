@@ -1,14 +1,8 @@
-/** Session rows: one per issued token, keyed by the token's SHA-256; lookups are cached (session-cache.ts). */
+/** Session rows: one per issued token, keyed by the token's SHA-256 (lookups are cached a layer up, store/cache/). */
+import type { SessionRepository, SessionRow, SessionWithUser } from '../ports.ts';
 import type { Sqlite } from './database.ts';
-import type { SessionRow, UserRow } from './schema.ts';
-import type { SessionCache } from './session-cache.ts';
 
-export interface SessionWithUser {
-  session: SessionRow;
-  user: Pick<UserRow, 'id' | 'username'>;
-}
-
-export class SessionRepository {
+export class SqliteSessionRepository implements SessionRepository {
   readonly #insert;
   readonly #byTokenHash;
   readonly #touch;
@@ -16,10 +10,8 @@ export class SessionRepository {
   readonly #delete;
   readonly #deleteAllForUser;
   readonly #deleteExpired;
-  readonly #cache: SessionCache;
 
-  constructor(sqlite: Sqlite, cache: SessionCache) {
-    this.#cache = cache;
+  constructor(sqlite: Sqlite) {
     this.#insert = sqlite.prepare<Omit<SessionRow, 'id'>, SessionRow>(
       `INSERT INTO sessions (user_id, token_hash, created_at, last_used_at, expires_at, user_agent)
        VALUES (@user_id, @token_hash, @created_at, @last_used_at, @expires_at, @user_agent) RETURNING *`,
@@ -39,39 +31,29 @@ export class SessionRepository {
   }
 
   async findByTokenHash(tokenHash: string): Promise<SessionWithUser | undefined> {
-    const cached = this.#cache.get(tokenHash);
-    if (cached) return cached;
     const row = this.#byTokenHash.get(tokenHash);
     if (!row) return undefined;
     const { username, ...session } = row;
-    const found = { session, user: { id: session.user_id, username } };
-    this.#cache.remember(tokenHash, found);
-    return found;
+    return { session, user: { id: session.user_id, username } };
   }
 
   async touch(session: Pick<SessionRow, 'id' | 'token_hash'>, now: string): Promise<void> {
     this.#touch.run(now, session.id);
-    this.#cache.touched(session.token_hash, now);
   }
 
   async listForUser(userId: number, now: string): Promise<SessionRow[]> {
     return this.#listForUser.all(userId, now);
   }
 
-  /** Deletes one session of this user; false when there was none. */
   async delete(userId: number, sessionId: number): Promise<boolean> {
-    const deleted = this.#delete.run(sessionId, userId).changes > 0;
-    this.#cache.clear();
-    return deleted;
+    return this.#delete.run(sessionId, userId).changes > 0;
   }
 
   async deleteAllForUser(userId: number): Promise<void> {
     this.#deleteAllForUser.run(userId);
-    this.#cache.clear();
   }
 
   async deleteExpired(now: string): Promise<void> {
     this.#deleteExpired.run(now);
-    this.#cache.clear();
   }
 }

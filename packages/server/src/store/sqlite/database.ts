@@ -10,7 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Kysely, Migrator, SqliteDialect } from 'kysely';
 import { migrations } from './migrations.ts';
-import type { DatabaseSchema } from './schema.ts';
+import type { DatabaseSchema } from '../schema.ts';
 
 export type Db = Kysely<DatabaseSchema>;
 export type Sqlite = Database.Database;

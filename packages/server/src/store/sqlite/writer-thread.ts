@@ -30,21 +30,9 @@
  * const id = await writer.insert({ v: 'x' });
  */
 import { Worker } from 'node:worker_threads';
-import { asBuffer, ownsItsMemory } from '../shared-buffer.ts';
+import { asBuffer, ownsItsMemory } from '../../shared-buffer.ts';
+import type { InsertOutcome } from '../ports.ts';
 
-/**
- * The row an insert did not make because it conflicted (`INSERT … ON CONFLICT
- * DO NOTHING`), as `existingSql` found it in the same transaction: its id, and
- * whether its `same` column was true. Part B10 uses it for a sender's
- * client_id (store/messages.ts).
- */
-export interface ExistingSend {
-  existingId: number;
-  sameRequest: boolean;
-}
-
-/** The new row's id, or the existing row that an insert conflicted with. */
-export type InsertOutcome = number | ExistingSend;
 
 interface Pending {
   row: Record<string, unknown>;
