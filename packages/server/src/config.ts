@@ -15,8 +15,12 @@ const RSA_SIZES = [2048, 3072, 4096] as const;
 export interface Config {
   readonly port: number;
   readonly host: string;
-  /** `sqlite:<path>` or `sqlite::memory:` */
+  /** `sqlite:<path>`, `sqlite::memory:` or `postgres://…` (PostgreSQL 15+, API B 12) */
   readonly databaseUrl: string;
+  /** `redis://…`: realtime fan-out, rate-limit counters and cache invalidation shared by every instance (B 12); null alone. */
+  readonly redisUrl: string | null;
+  /** `GET /metrics` in Prometheus format (METRICS=on). */
+  readonly metrics: boolean;
   /** PBKDF2 rounds for envelopes the server seals. */
   readonly kdfIterations: number;
   readonly rsaBits: (typeof RSA_SIZES)[number];
@@ -83,9 +87,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
   const host = env.HOST?.trim() || '127.0.0.1';
   const databaseUrl = env.DATABASE_URL?.trim() || 'sqlite:./data/securechat.db';
-  if (!databaseUrl.startsWith('sqlite:') || databaseUrl === 'sqlite:') {
-    problems.push(`DATABASE_URL must be "sqlite:<file path>" or "sqlite::memory:" (got "${databaseUrl}")`);
+  const postgres = /^postgres(?:ql)?:\/\/./.test(databaseUrl);
+  if (!postgres && (!databaseUrl.startsWith('sqlite:') || databaseUrl === 'sqlite:')) {
+    problems.push(`DATABASE_URL must be "sqlite:<file path>", "sqlite::memory:" or "postgres://user@host:port/database" (got "${redactUrl(databaseUrl)}")`);
   }
+  const redisUrl = env.REDIS_URL?.trim() || null;
+  if (redisUrl !== null && !/^rediss?:\/\/./.test(redisUrl)) problems.push(`REDIS_URL must be "redis://host:port" or "rediss://…" (got "${redactUrl(redisUrl)}")`);
+  if (redisUrl !== null && !postgres) problems.push('REDIS_URL needs DATABASE_URL=postgres://…: instances can only share a PostgreSQL database (SQLite serves one instance)');
+  const metricsRaw = env.METRICS?.trim().toLowerCase() || 'off';
+  if (!['on', 'off', 'true', 'false', '1', '0'].includes(metricsRaw)) problems.push(`METRICS must be on or off (got "${env.METRICS}")`);
+  const metrics = ['on', 'true', '1'].includes(metricsRaw);
   const logLevel = (env.LOG_LEVEL?.trim() || 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${env.LOG_LEVEL}")`);
 
@@ -101,6 +112,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port,
     host,
     databaseUrl,
+    redisUrl,
+    metrics,
     kdfIterations,
     rsaBits: rsaBits as Config['rsaBits'],
     maxKeyVersions,
@@ -115,4 +128,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     realtimeMaxQueuedBytes,
     webRoot,
   });
+}
+
+/** A URL as it may be printed: without its password. */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
 }

@@ -204,7 +204,9 @@ export class EventStream {
 
   #onEvent(event: FanOutEvent): void {
     if (this.#phase === 'closed') return;
-    if (event.type === 'sessions_changed') {
+    if (event.type === 'sessions_changed' || event.type === 'recheck') {
+      // A re-check (events may have been lost) also re-checks the session, and reads messages below.
+      if (event.type === 'recheck' && this.#phase === 'live') this.#enqueue(event);
       void this.checkSession().catch((error: unknown) => this.#context.log.error({ err: error }, 'realtime session check failed'));
       return;
     }
@@ -275,6 +277,12 @@ export class EventStream {
         const event = this.#queue.shift()!;
         if (event.type === 'key_rotated') {
           this.#sendLive({ type: 'key_rotated', json: `{"type":"key_rotated","key_id":${event.keyId}}` });
+        } else if (event.type === 'recheck') {
+          await this.#sendFromDatabase(await this.#context.domain.store.messages.lastIdOf(this.#session.userId));
+        } else if (event.type === 'message' && event.id > this.#floor && !this.#context.domain.fanOut.ordered) {
+          // Across instances events can cross: 105 may arrive before 104. Every id up to 105 is
+          // committed once 105 is (the store's visibility order), so the database has them all.
+          await this.#sendFromDatabase(event.id);
         } else if (event.type === 'message' && event.id > this.#floor) {
           // The in-process fan-out carries the view: no await, so delivery happens within publish().
           const encoded = encodedByEvent.get(event) ?? this.#encodeView(event) ?? (await this.#readAndEncode(event));
@@ -289,6 +297,24 @@ export class EventStream {
       this.close(1011, 'Internal error.');
     } finally {
       this.#pumping = false;
+    }
+  }
+
+  /** Sends the user's messages in (floor, upTo] from the database, oldest first. */
+  async #sendFromDatabase(upTo: number): Promise<void> {
+    const { store } = this.#context.domain;
+    const userId = this.#session.userId;
+    while (this.#floor < upTo && this.#phase === 'live') {
+      const ids = await store.messages.catchUpIds({ userId, afterId: this.#floor, upToId: upTo, limit: this.#context.options.catchUpPageSize });
+      if (ids.length === 0) return;
+      const rows = await store.messages.findWithoutAttachments(ids);
+      rows.sort((a, b) => a.id - b.id);
+      for (const row of rows) {
+        if (this.#phase !== 'live' || row.id <= this.#floor) continue;
+        this.#floor = row.id;
+        this.#sendLive(messageEvent(row.recipient_id === userId ? 'inbox' : 'sent', row.id, eventMessageJson(messageView(row))));
+      }
+      if (this.#floor < ids.at(-1)!) this.#floor = ids.at(-1)!; // an id whose row vanished is not waited for
     }
   }
 

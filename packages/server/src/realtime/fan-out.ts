@@ -44,24 +44,41 @@ export interface SessionsChanged {
   readonly userId: number;
 }
 
-export type FanOutEvent = MessageCommitted | KeyRotated | SessionsChanged;
+/**
+ * Events may have been lost (the Redis link between instances was down):
+ * every connection reads the database for messages it has not sent yet.
+ * Delivered to every subscriber, never published by the domain.
+ */
+export interface RecheckMessages {
+  readonly type: 'recheck';
+}
+
+export type FanOutEvent = MessageCommitted | KeyRotated | SessionsChanged | RecheckMessages;
 
 export type FanOutListener = (event: FanOutEvent) => void;
 
 export interface FanOut {
+  /**
+   * True when one user's message events arrive in id order (one process
+   * publishing in commit order). False across instances: events from two
+   * instances can cross, so a connection reads the ids below an event's from
+   * the database before sending it (event-stream.ts).
+   */
+  readonly ordered: boolean;
   /**
    * Delivers `event` to the subscribers of every user it concerns (a message:
    * its sender and its recipient, once if they are the same). Call it only
    * after the change is committed, and for messages in id order (see
    * docs/realtime.md). Never throws; costs next to nothing without subscribers.
    */
-  publish(event: FanOutEvent): void;
+  publish(event: Exclude<FanOutEvent, RecheckMessages>): void;
   /** Calls `listener` with every event that concerns `userId` until the returned function is called. */
   subscribe(userId: number, listener: FanOutListener): () => void;
 }
 
 /** One process: a map from user id to that user's listeners, called synchronously by publish. */
 export class LocalFanOut implements FanOut {
+  readonly ordered = true;
   readonly #listeners = new Map<number, Set<FanOutListener>>();
   /** Where a listener's exception goes; one failing connection never stops the others. */
   readonly #onError: (error: unknown) => void;
@@ -72,7 +89,9 @@ export class LocalFanOut implements FanOut {
 
   publish(event: FanOutEvent): void {
     if (this.#listeners.size === 0) return;
-    if (event.type === 'message') {
+    if (event.type === 'recheck') {
+      for (const userId of [...this.#listeners.keys()]) this.#deliver(userId, event);
+    } else if (event.type === 'message') {
       this.#deliver(event.recipientId, event);
       if (event.senderId !== event.recipientId) this.#deliver(event.senderId, event);
     } else {
@@ -111,6 +130,7 @@ export class LocalFanOut implements FanOut {
 
 /** For code paths that publish nowhere (tools, tests that build parts of the domain). */
 export const NO_FAN_OUT: FanOut = Object.freeze({
+  ordered: true,
   publish() {},
   subscribe() {
     return () => {};
