@@ -7,6 +7,8 @@ describe('loadConfig', () => {
       port: 8000,
       host: '127.0.0.1',
       databaseUrl: 'sqlite:./data/securechat.db',
+      redisUrl: null,
+      metrics: false,
       kdfIterations: 600_000,
       rsaBits: 2048,
       maxKeyVersions: 100,
@@ -30,6 +32,21 @@ describe('loadConfig', () => {
     });
     expect(config).toMatchObject({ port: 9000, host: '0.0.0.0', databaseUrl: 'sqlite::memory:', kdfIterations: 700_000, rsaBits: 4096, maxAttachmentBytes: 1024, tokenTtlDays: 7, rateLimitAuthPerMin: 0, logLevel: 'warn', trustProxy: true });
     expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('takes PostgreSQL + Redis (B 12) and never prints a URL password in an error', () => {
+    const config = loadConfig({ DATABASE_URL: 'postgres://chat@db:5432/chat', REDIS_URL: 'redis://cache:6379', METRICS: 'on' });
+    expect(config).toMatchObject({ databaseUrl: 'postgres://chat@db:5432/chat', redisUrl: 'redis://cache:6379', metrics: true });
+    expect(() => loadConfig({ DATABASE_URL: 'sqlite::memory:', REDIS_URL: 'redis://cache:6379' })).toThrow(/REDIS_URL needs DATABASE_URL=postgres/);
+    let message = '';
+    try {
+      loadConfig({ DATABASE_URL: 'mysql://chat:hunter2secret@db/chat', REDIS_URL: 'http://u:s3cretpass@cache' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/DATABASE_URL must be/);
+    expect(message).toMatch(/REDIS_URL must be/);
+    expect(message).not.toMatch(/hunter2secret|s3cretpass/);
   });
 
   it('reports every invalid variable by name at once', () => {
