@@ -37,6 +37,7 @@ import { userRoutes } from './http/users.ts';
 import { webApp } from './http/web-app.ts';
 import type { Store } from './store/ports.ts';
 import { LocalFanOut, type FanOut } from './realtime/fan-out.ts';
+import type { RedisLink } from './redis/link.ts';
 import { realtimeOptions, realtimeRoutes, type RealtimeOptions } from './realtime/index.ts';
 
 export interface AppDeps {
@@ -45,6 +46,8 @@ export interface AppDeps {
   store: Store;
   /** Realtime events between instances (Redis); in-process by default. */
   fanOut?: FanOut;
+  /** The Redis link (B 12): shared rate-limit counters, and its state on /readyz. */
+  redis?: RedisLink;
   /** Where logs go; defaults to stdout. Tests pass a stream to inspect them. */
   logStream?: NodeJS.WritableStream;
   /** Realtime timings (auth deadline, heartbeat, …) other than the defaults; tests shorten them. */
@@ -151,9 +154,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const budget = new BodyBudget(config.largeBodyMemoryBytes);
   const options: RouteOptions = {
     domain: buildDomain(deps.store, config, deps.fanOut ?? new LocalFanOut()),
-    authRateLimit: await authRateLimit(app, config),
+    authRateLimit: await authRateLimit(app, config, deps.redis),
     largeBodies: { reserveMemory: reserveBodyMemory(budget), sendBodyBytes, passwordChangeBodyBytes: PASSWORD_CHANGE_BODY_BYTES },
     limits: { maxAttachmentBytes: config.maxAttachmentBytes },
+    degradations: () => {
+      const problem = deps.redis?.problem;
+      return problem ? [{ component: 'redis', detail: problem }] : [];
+    },
   };
   await app.register(opsRoutes, options);
   await app.register(authRoutes, options);
@@ -168,10 +175,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 /**
  * One budget per client IP shared by login, register and rotate
  * (`RATE_LIMIT_AUTH_PER_MIN` a minute): the CPU-heavy, guessable endpoints.
+ * With Redis the counters are shared by every instance (B 12); while Redis
+ * is unreachable requests are let through rather than refused.
  */
-async function authRateLimit(app: App, config: Config): Promise<RateLimitHook> {
+async function authRateLimit(app: App, config: Config, redis?: RedisLink): Promise<RateLimitHook> {
   if (config.rateLimitAuthPerMin === 0) return async () => {};
-  await app.register(rateLimit, { global: false });
+  await app.register(rateLimit, redis ? { global: false, redis: redis.client, nameSpace: 'securechat:v1:rate:', skipOnError: true } : { global: false });
   const check = app.createRateLimit({ max: config.rateLimitAuthPerMin, timeWindow: 60_000 });
   return async (request) => {
     const limit = await check(request);

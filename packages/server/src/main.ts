@@ -6,6 +6,7 @@
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { startCipherPool } from './crypto/cipher-pool.ts';
+import { connectRedis } from './redis/index.ts';
 import { openStore } from './store/index.ts';
 
 /** How long in-flight requests get to finish after SIGTERM/SIGINT. */
@@ -23,11 +24,17 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  const store = await openStore(config.databaseUrl);
+  // B 12: Redis carries events, counters and cache invalidation between instances; the database is the truth.
+  const redis = config.redisUrl ? connectRedis(config.redisUrl) : null;
+  const store = await openStore(config.databaseUrl, { invalidation: redis?.fanOut.invalidation });
   await store.sessions.deleteExpired(new Date().toISOString());
-  const app = await buildApp({ config, store });
+  const app = await buildApp({ config, store, fanOut: redis?.fanOut, redis: redis?.link });
+  if (redis) redis.link.log = { info: (message) => app.log.info(message), warn: (message) => app.log.warn(message) };
   startCipherPool();
-  app.addHook('onClose', async () => store.close());
+  app.addHook('onClose', async () => {
+    await store.close();
+    await redis?.close();
+  });
 
   let closing = false;
   const shutdown = (signal: string) => {

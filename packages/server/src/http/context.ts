@@ -40,6 +40,8 @@ export interface RouteOptions {
   largeBodies: LargeBodyOptions;
   /** Limits clients may ask about (GET /api/limits/). */
   limits: { maxAttachmentBytes: number };
+  /** What this instance is serving without (GET /readyz): e.g. Redis unreachable. */
+  degradations: () => Array<{ component: string; detail: string }>;
 }
 
 declare module 'fastify' {

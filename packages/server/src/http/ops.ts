@@ -4,8 +4,13 @@ import { AppError } from '../domain/errors.ts';
 import type { App, RouteOptions } from './context.ts';
 import { errorResponses } from './schemas.ts';
 
-export async function opsRoutes(app: App, { domain, limits }: RouteOptions): Promise<void> {
+export async function opsRoutes(app: App, { domain, limits, degradations }: RouteOptions): Promise<void> {
   const Status = Type.Object({ status: Type.String() });
+  const Readiness = Type.Object({
+    status: Type.Union([Type.Literal('ready'), Type.Literal('degraded')]),
+    missing: Type.Optional(Type.Array(Type.String(), { description: 'What is unreachable, e.g. "redis"' })),
+    detail: Type.Optional(Type.String({ description: 'What the degradation means for users' })),
+  });
 
   app.get('/api/limits/', {
     schema: {
@@ -22,7 +27,11 @@ export async function opsRoutes(app: App, { domain, limits }: RouteOptions): Pro
   });
 
   app.get('/readyz', {
-    schema: { tags: ['ops'], summary: 'Readiness: the database answers', response: { 200: Status, ...errorResponses(503) } },
+    schema: {
+      tags: ['ops'],
+      summary: 'Readiness: the database answers (503 if not); "degraded" with what is missing when Redis does not (B 12: the instance still serves)',
+      response: { 200: Readiness, ...errorResponses(503) },
+    },
     handler: async (request) => {
       try {
         await domain.store.ping();
@@ -30,7 +39,9 @@ export async function opsRoutes(app: App, { domain, limits }: RouteOptions): Pro
         request.log.error({ err: error }, 'database not reachable');
         throw new AppError(503, 'Database is not reachable.');
       }
-      return { status: 'ready' };
+      const problems = degradations();
+      if (problems.length === 0) return { status: 'ready' as const };
+      return { status: 'degraded' as const, missing: problems.map((p) => p.component), detail: problems.map((p) => p.detail).join(' ') };
     },
   });
 
