@@ -38,7 +38,8 @@ import { webApp } from './http/web-app.ts';
 import type { Store } from './store/ports.ts';
 import { LocalFanOut, type FanOut } from './realtime/fan-out.ts';
 import type { RedisLink } from './redis/link.ts';
-import { realtimeOptions, realtimeRoutes, type RealtimeOptions } from './realtime/index.ts';
+import { realtimeHubOf, realtimeOptions, realtimeRoutes, type RealtimeOptions } from './realtime/index.ts';
+import { useMetrics } from './metrics/index.ts';
 
 export interface AppDeps {
   config: Config;
@@ -168,6 +169,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(keyRoutes, options);
   await app.register(messageRoutes, options);
   await app.register(realtimeRoutes, { ...options, realtime: realtimeOptions(config, deps.realtime) });
+  if (config.metrics) useMetrics(app, { store: deps.store, redis: deps.redis, realtimeConnections: () => realtimeHubOf(app)?.size ?? 0 });
   if (config.webRoot) await app.register(webApp, { root: config.webRoot });
   return app;
 }

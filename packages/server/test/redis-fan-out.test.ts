@@ -89,7 +89,7 @@ describe.skipIf(!REDIS_URL)('Redis fan-out between instances', () => {
     await until(() => a.link.status === 'up', 'link up');
     const seen: FanOutEvent[] = [];
     a.fanOut.subscribe(9, (event) => seen.push(event));
-    await a.link.client.client('KILL', 'TYPE', 'pubsub'); // cuts every subscriber connection, ours included
+    await a.link.client.call('CLIENT', 'KILL', 'TYPE', 'pubsub'); // cuts every subscriber connection, ours included
     await until(() => seen.some((e) => e.type === 'recheck'), 'a re-check after reconnecting', 5_000);
     await until(() => a.link.status === 'up', 'link up again');
   });

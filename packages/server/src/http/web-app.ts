@@ -34,7 +34,7 @@ const HASHED_ASSET_CACHE = 'public, max-age=31536000, immutable';
 const PAGE_CACHE = 'no-cache';
 
 /** Paths of the API, operations and assets: an unknown one is a JSON 404, never the app's page. */
-const NOT_A_PAGE = /^\/(?:api(?:\/|$)|healthz|readyz|assets\/)/;
+const NOT_A_PAGE = /^\/(?:api(?:\/|$)|healthz|readyz|metrics|assets\/)/;
 
 export interface WebAppOptions {
   /** The Vite build's output directory (holding index.html and assets/). */

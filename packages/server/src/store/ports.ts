@@ -204,4 +204,25 @@ export interface Store {
   ping(): Promise<void>;
   /** Commits what is pending, then closes the connections. */
   close(): Promise<void>;
+  /** Metrics: `listener` gets the number of messages of each group-committed transaction. */
+  observeCommits?(listener: (messages: number) => void): void;
+  /** Metrics: the connection pool, where the adapter has one. */
+  poolStats?(): PoolStats;
+  /** Metrics: lookups the cache layer answered, and those it passed on. */
+  cacheStats?(): CacheStats[];
+}
+
+export interface PoolStats {
+  /** Connections open. */
+  total: number;
+  /** Of them, idle. */
+  idle: number;
+  /** Queries waiting for a connection. */
+  waiting: number;
+}
+
+export interface CacheStats {
+  cache: string;
+  hits: number;
+  misses: number;
 }

@@ -47,25 +47,29 @@ export function withCaches(store: Store, policy: CachePolicy): Store {
       else currentKeyIds.delete(change.userId);
     });
   }
+  const identities = new TimedCache<string, UserIdentity>(MAX_USERS, null); // never change: remembered for good
+  const stats = (cache: string, { hits, misses }: TimedCache<unknown, unknown>) => ({ cache, hits, misses });
   return Object.freeze({
     engine: store.engine,
     db: store.db,
     messages: store.messages,
-    users: cachedUsers(store.users, currentKeyIds, sessionsChanged, announce),
+    users: cachedUsers(store.users, identities, currentKeyIds, sessionsChanged, announce),
     sessions: cachedSessions(store.sessions, sessionCache, sessionsChanged),
     ping: () => store.ping(),
     close: () => store.close(),
+    observeCommits: store.observeCommits?.bind(store),
+    poolStats: store.poolStats?.bind(store),
+    cacheStats: () => [stats('sessions', sessionCache), stats('identities', identities), stats('current_key_ids', currentKeyIds)],
   });
 }
 
 function cachedUsers(
   users: UserRepository,
+  identities: TimedCache<string, UserIdentity>,
   currentKeyIds: TimedCache<number, number>,
   sessionsChanged: () => void,
   announce: (change: CacheChange) => void,
 ): UserRepository {
-  // Identities never change and users are never deleted: remembered for good, alone or shared.
-  const identities = new TimedCache<string, UserIdentity>(MAX_USERS, null);
   return {
     findByUsername: (username) => users.findByUsername(username),
     async findIdentity(username) {

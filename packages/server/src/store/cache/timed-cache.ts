@@ -17,6 +17,9 @@ interface Entry<V> {
 export class TimedCache<K, V> {
   readonly #entries: BoundedMap<K, Entry<V>>;
   readonly #maxAgeMs: number | null;
+  /** Lookups answered from memory, and not (metrics). */
+  hits = 0;
+  misses = 0;
 
   constructor(limit: number, maxAgeMs: number | null) {
     this.#entries = new BoundedMap(limit);
@@ -25,11 +28,16 @@ export class TimedCache<K, V> {
 
   get(key: K): V | undefined {
     const entry = this.#entries.get(key);
-    if (entry === undefined) return undefined;
-    if (this.#maxAgeMs !== null && performance.now() - entry.readAt > this.#maxAgeMs) {
-      this.#entries.delete(key);
+    if (entry === undefined) {
+      this.misses++;
       return undefined;
     }
+    if (this.#maxAgeMs !== null && performance.now() - entry.readAt > this.#maxAgeMs) {
+      this.#entries.delete(key);
+      this.misses++;
+      return undefined;
+    }
+    this.hits++;
     return entry.value;
   }
 

@@ -26,6 +26,8 @@ export class GroupCommit<T, R> {
   readonly #runAll: (items: Pending<T, R>[]) => R[];
   readonly #runOne: (item: T) => R;
   #queue: Pending<T, R>[] = [];
+  /** Called with the number of writes of each committed batch (metrics). */
+  onCommit: (writes: number) => void = () => {};
 
   constructor(sqlite: Sqlite, write: (item: T) => R) {
     this.#runOne = sqlite.transaction(write);
@@ -48,6 +50,7 @@ export class GroupCommit<T, R> {
       for (const pending of batch) this.#settleAlone(pending);
       return;
     }
+    this.onCommit(batch.length);
     batch.forEach((pending, i) => pending.resolve(results[i]!));
   }
 

@@ -31,5 +31,6 @@ export async function openSqliteStore(databaseUrl: string): Promise<Store> {
       await messages.close();
       await db.destroy();
     },
+    observeCommits: (listener: (messages: number) => void) => messages.observeCommits(listener),
   });
 }

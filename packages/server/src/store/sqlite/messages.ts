@@ -14,6 +14,8 @@ interface RowWriter {
   insert(row: NewMessage): Promise<InsertOutcome>;
   /** A large attachment's bytes, read where it does not block the event loop. */
   read(id: number): Promise<Buffer | null>;
+  /** Called with the number of rows of each committed transaction. */
+  onCommit: (rows: number) => void;
   close(): Promise<void>;
 }
 
@@ -113,6 +115,11 @@ export class SqliteMessageRepository implements MessageRepository {
     return this.#byClientId.get(senderId, clientId);
   }
 
+  /** Metrics: `listener` gets the number of messages of each committed transaction. */
+  observeCommits(listener: (messages: number) => void): void {
+    this.#writer.onCommit = listener;
+  }
+
   /** Commits pending inserts and stops the writer. */
   close(): Promise<void> {
     return this.#writer.close();
@@ -171,5 +178,15 @@ function inThreadWriter(sqlite: Sqlite, statements: WriterStatements & { existin
     if (!found) throw new Error('the insert was ignored, yet no row holds its client_id');
     return { existingId: found.id, sameRequest: found.same === 1 };
   });
-  return { insert: (row) => commits.submit(row), read: async (id) => read.get(id) ?? null, close: async () => {} };
+  return {
+    insert: (row) => commits.submit(row),
+    read: async (id) => read.get(id) ?? null,
+    close: async () => {},
+    set onCommit(listener: (rows: number) => void) {
+      commits.onCommit = listener;
+    },
+    get onCommit() {
+      return commits.onCommit;
+    },
+  };
 }

@@ -64,6 +64,8 @@ export class WriterThread {
   #awaiting: Array<{ resolve(reply: unknown): void; reject(error: Error): void }> = [];
   #failure: Error | null = null;
   #drained: (() => void) | null = null;
+  /** Called with the number of rows of each committed batch (metrics). */
+  onCommit: (rows: number) => void = () => {};
 
   constructor(path: string, statements: WriterStatements) {
     this.#worker = new Worker(WORKER_URL, { workerData: { path, ...statements } });
@@ -117,6 +119,7 @@ export class WriterThread {
       (reply) => {
         const { results, lent: returned } = reply as { results: InsertResult[]; lent: Uint8Array[] };
         lent.forEach(({ row, field }, i) => (row[field] = asBuffer(returned[i]!)));
+        this.onCommit(results.length);
         results.forEach((result, i) => {
           if ('id' in result) batch[i]!.resolve(result.id);
           else if ('existing' in result) batch[i]!.resolve({ existingId: result.existing, sameRequest: result.same });
