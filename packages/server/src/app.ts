@@ -182,7 +182,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
  */
 async function authRateLimit(app: App, config: Config, redis?: RedisLink): Promise<RateLimitHook> {
   if (config.rateLimitAuthPerMin === 0) return async () => {};
-  await app.register(rateLimit, redis ? { global: false, redis: redis.client, nameSpace: 'securechat:v1:rate:', skipOnError: true } : { global: false });
+  await app.register(rateLimit, redis ? { global: false, redis: redis.client, nameSpace: redis.names.rateLimit, skipOnError: true } : { global: false });
   const check = app.createRateLimit({ max: config.rateLimitAuthPerMin, timeWindow: 60_000 });
   return async (request) => {
     const limit = await check(request);

@@ -19,6 +19,8 @@ export interface Config {
   readonly databaseUrl: string;
   /** `redis://…`: realtime fan-out, rate-limit counters and cache invalidation shared by every instance (B 12); null alone. */
   readonly redisUrl: string | null;
+  /** Prefix of this deployment's Redis channels and keys, so several deployments can share one Redis. */
+  readonly redisPrefix: string;
   /** `GET /metrics` in Prometheus format (METRICS=on). */
   readonly metrics: boolean;
   /** PBKDF2 rounds for envelopes the server seals. */
@@ -94,6 +96,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const redisUrl = env.REDIS_URL?.trim() || null;
   if (redisUrl !== null && !/^rediss?:\/\/./.test(redisUrl)) problems.push(`REDIS_URL must be "redis://host:port" or "rediss://…" (got "${redactUrl(redisUrl)}")`);
   if (redisUrl !== null && !postgres) problems.push('REDIS_URL needs DATABASE_URL=postgres://…: instances can only share a PostgreSQL database (SQLite serves one instance)');
+  const redisPrefix = env.REDIS_PREFIX?.trim() || 'securechat';
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(redisPrefix)) problems.push(`REDIS_PREFIX must be 1 to 64 letters, digits, dots, dashes or underscores (got "${env.REDIS_PREFIX}")`);
   const metricsRaw = env.METRICS?.trim().toLowerCase() || 'off';
   if (!['on', 'off', 'true', 'false', '1', '0'].includes(metricsRaw)) problems.push(`METRICS must be on or off (got "${env.METRICS}")`);
   const metrics = ['on', 'true', '1'].includes(metricsRaw);
@@ -113,6 +117,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host,
     databaseUrl,
     redisUrl,
+    redisPrefix,
     metrics,
     kdfIterations,
     rsaBits: rsaBits as Config['rsaBits'],

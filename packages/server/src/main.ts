@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   }
 
   // B 12: Redis carries events, counters and cache invalidation between instances; the database is the truth.
-  const redis = config.redisUrl ? connectRedis(config.redisUrl) : null;
+  const redis = config.redisUrl ? connectRedis(config.redisUrl, config.redisPrefix) : null;
   const store = await openStore(config.databaseUrl, { invalidation: redis?.fanOut.invalidation });
   await store.sessions.deleteExpired(new Date().toISOString());
   const app = await buildApp({ config, store, fanOut: redis?.fanOut, redis: redis?.link });

@@ -8,6 +8,7 @@ describe('loadConfig', () => {
       host: '127.0.0.1',
       databaseUrl: 'sqlite:./data/securechat.db',
       redisUrl: null,
+      redisPrefix: 'securechat',
       metrics: false,
       kdfIterations: 600_000,
       rsaBits: 2048,

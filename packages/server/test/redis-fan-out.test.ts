@@ -11,6 +11,8 @@ import type { FanOutEvent } from '../src/realtime/fan-out.ts';
 import type { CacheChange } from '../src/store/index.ts';
 
 const REDIS_URL = process.env.TEST_REDIS_URL;
+/** Our own channels: other tests may use the same Redis at the same time. */
+const PREFIX = `test-fan-out-${process.pid}`;
 
 async function until(condition: () => boolean, what: string, ms = 3_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -22,8 +24,8 @@ async function until(condition: () => boolean, what: string, ms = 3_000): Promis
 
 describe.skipIf(!REDIS_URL)('Redis fan-out between instances', () => {
   const opened: SharedRedis[] = [];
-  const open = async (url = REDIS_URL!) => {
-    const shared = connectRedis(url);
+  const open = async (url = REDIS_URL!, prefix = PREFIX) => {
+    const shared = connectRedis(url, prefix);
     shared.link.log = { info: () => {}, warn: () => {} };
     opened.push(shared);
     return shared;
@@ -56,6 +58,21 @@ describe.skipIf(!REDIS_URL)('Redis fan-out between instances', () => {
       { type: 'key_rotated', userId: 7, keyId: 3 },
       { type: 'sessions_changed', userId: 7 },
     ]);
+  });
+
+  it('keeps deployments that share one Redis apart (REDIS_PREFIX)', async () => {
+    const ours = await open();
+    const theirs = await open(REDIS_URL!, `${PREFIX}-other`);
+    await until(() => ours.link.status === 'up' && theirs.link.status === 'up', 'both links up');
+    const heard: FanOutEvent[] = [];
+    theirs.fanOut.subscribe(7, (event) => heard.push(event));
+    const control = await open();
+    const controlHeard: FanOutEvent[] = [];
+    control.fanOut.subscribe(7, (event) => controlHeard.push(event));
+    await until(() => control.link.status === 'up', 'control link up');
+    ours.fanOut.publish({ type: 'key_rotated', userId: 7, keyId: 2 });
+    await until(() => controlHeard.length === 1, 'the same deployment hears it');
+    expect(heard).toEqual([]);
   });
 
   it('carries cache invalidations to the other instances only', async () => {

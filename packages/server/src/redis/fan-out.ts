@@ -17,7 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import { LocalFanOut, type FanOut, type FanOutEvent, type FanOutListener } from '../realtime/fan-out.ts';
 import type { CacheChange, Invalidation } from '../store/index.ts';
-import { CHANNELS, type RedisLink } from './link.ts';
+import type { RedisLink } from './link.ts';
 
 const RECHECK_EVERY_MS = 1_000;
 
@@ -44,7 +44,7 @@ export class RedisFanOut implements FanOut {
 
   publish(event: Exclude<FanOutEvent, { type: 'recheck' }>): void {
     this.#local.publish(event);
-    this.#link.publish(CHANNELS.events, JSON.stringify(this.#toWire(event)));
+    this.#link.publish(this.#link.names.events, JSON.stringify(this.#toWire(event)));
   }
 
   subscribe(userId: number, listener: FanOutListener): () => void {
@@ -53,7 +53,7 @@ export class RedisFanOut implements FanOut {
 
   /** Invalidation: tells the other instances what this one changed. */
   publishChange(change: CacheChange): void {
-    this.#link.publish(CHANNELS.invalidate, JSON.stringify({ o: this.#origin, ...change }));
+    this.#link.publish(this.#link.names.invalidate, JSON.stringify({ o: this.#origin, ...change }));
   }
 
   /** The Invalidation interface's publish (a separate name: FanOut has one too). */
@@ -85,8 +85,9 @@ export class RedisFanOut implements FanOut {
     } catch {
       return;
     }
+    if (channel !== this.#link.names.events && channel !== this.#link.names.invalidate) return;
     if (typeof parsed !== 'object' || parsed === null || (parsed as { o?: unknown }).o === this.#origin) return;
-    if (channel === CHANNELS.invalidate) {
+    if (channel === this.#link.names.invalidate) {
       const change = parsed as { kind?: unknown; userId?: unknown };
       if (change.kind === 'sessions') this.#changed({ kind: 'sessions' });
       else if (change.kind === 'key' && Number.isSafeInteger(change.userId)) this.#changed({ kind: 'key', userId: change.userId as number });

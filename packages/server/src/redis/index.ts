@@ -3,7 +3,7 @@
  * fan-out + cache invalidation that travel over it.
  *
  * @example
- * const shared = connectRedis(config.redisUrl);
+ * const shared = connectRedis(config.redisUrl, config.redisPrefix);
  * const store = await openStore(config.databaseUrl, { invalidation: shared.fanOut.invalidation });
  * const app = await buildApp({ config, store, fanOut: shared.fanOut, redis: shared.link });
  */
@@ -19,8 +19,8 @@ export interface SharedRedis {
   close(): Promise<void>;
 }
 
-export function connectRedis(url: string): SharedRedis {
-  const link = new RedisLink(url);
+export function connectRedis(url: string, prefix?: string): SharedRedis {
+  const link = new RedisLink(url, prefix);
   const fanOut = new RedisFanOut(link);
   return {
     link,

@@ -16,7 +16,11 @@
 import { Redis } from 'ioredis';
 import { redactUrl } from '../config.ts';
 
-export const CHANNELS = Object.freeze({ events: 'securechat:v1:events', invalidate: 'securechat:v1:invalidate' });
+/** This deployment's channels and keys: several deployments may share one Redis (REDIS_PREFIX). */
+export function redisNames(prefix: string) {
+  return Object.freeze({ events: `${prefix}:v1:events`, invalidate: `${prefix}:v1:invalidate`, rateLimit: `${prefix}:v1:rate:` });
+}
+export type RedisNames = ReturnType<typeof redisNames>;
 
 /** Reconnect after 100 ms, 200 ms, … at most every 2 s, for ever. */
 const retryStrategy = (attempt: number): number => Math.min(100 * attempt, 2_000);
@@ -28,11 +32,13 @@ export class RedisLink {
   /** Where up/down transitions are logged; main.ts points it at the app's logger once there is one. */
   log: Pick<Console, 'info' | 'warn'> = { info: (m) => console.error(m), warn: (m) => console.error(m) };
   readonly #url: string;
+  readonly names: RedisNames;
   #status: 'up' | 'down' = 'down';
   #lastError = 'not connected yet';
   readonly #statusListeners = new Set<(status: 'up' | 'down') => void>();
 
-  constructor(url: string) {
+  constructor(url: string, prefix = 'securechat') {
+    this.names = redisNames(prefix);
     this.#url = redactUrl(url);
     const options = { retryStrategy, maxRetriesPerRequest: 0, connectTimeout: 2_000, lazyConnect: false };
     this.client = new Redis(url, { ...options, enableOfflineQueue: false, connectionName: 'securechat' });
@@ -42,7 +48,7 @@ export class RedisLink {
       connection.on('ready', () => this.#update());
       connection.on('close', () => this.#update());
     }
-    void this.#subscriber.subscribe(CHANNELS.events, CHANNELS.invalidate).catch((error: Error) => (this.#lastError = error.message));
+    void this.#subscriber.subscribe(this.names.events, this.names.invalidate).catch((error: Error) => (this.#lastError = error.message));
   }
 
   /** 'up' while both connections are ready. */
