@@ -41,8 +41,8 @@ export class RedisLink {
     this.names = redisNames(prefix);
     this.#url = redactUrl(url);
     const options = { retryStrategy, maxRetriesPerRequest: 0, connectTimeout: 2_000, lazyConnect: false };
-    this.client = new Redis(url, { ...options, enableOfflineQueue: false, connectionName: 'securechat' });
-    this.#subscriber = new Redis(url, { ...options, enableOfflineQueue: true, connectionName: 'securechat-sub' });
+    this.client = new Redis(url, { ...options, enableOfflineQueue: false, connectionName: prefix });
+    this.#subscriber = new Redis(url, { ...options, enableOfflineQueue: true, connectionName: `${prefix}-sub` });
     for (const connection of [this.client, this.#subscriber]) {
       connection.on('error', (error: Error) => (this.#lastError = error.message));
       connection.on('ready', () => this.#update());
