@@ -20,7 +20,12 @@ export const SHARED_CACHE_MAX_AGE_MS = 500;
 
 export async function openAdapter(databaseUrl: string): Promise<Store> {
   if (databaseUrl.startsWith('sqlite:')) return openSqliteStore(databaseUrl);
-  throw new Error(`DATABASE_URL must start with sqlite: (got "${databaseUrl}")`);
+  if (/^postgres(?:ql)?:\/\//.test(databaseUrl)) {
+    // Loaded only here, so an instance on SQLite never loads pg.
+    const { openPostgresStore } = await import('./postgres/index.ts');
+    return openPostgresStore(databaseUrl);
+  }
+  throw new Error('DATABASE_URL must start with sqlite:, postgres:// or postgresql://');
 }
 
 export async function openStore(databaseUrl: string, options: { invalidation?: Invalidation } = {}): Promise<Store> {
