@@ -3,9 +3,11 @@
  * kept in IndexedDB so a reload goes straight into the chat. Only
  * non-extractable CryptoKeys are stored (structured clone keeps them
  * non-extractable: no script can read the key material back out); never the
- * password. Log out deletes the whole database.
+ * password. Contacts' pinned signing keys (B 11, public keys and dates only)
+ * live beside them, so a key change is noticed across reloads. Log out
+ * deletes the whole database.
  */
-import type { DeviceSigningKey, Mode, User } from '@securechat/client';
+import { isContactPin, type ContactPin, type DeviceSigningKey, type Mode, type User } from '@securechat/client';
 
 export interface RememberedDevice {
   mode: Mode;
@@ -17,8 +19,12 @@ export interface RememberedDevice {
 }
 
 const DATABASE = 'securechat';
+/** Version 2 added the pins store. */
+const VERSION = 2;
 const STORE = 'device';
 const RECORD = 'current';
+/** Pins by `${reader's user id}/${contact's lowercased username}`. */
+const PINS = 'pins';
 
 export async function loadRememberedDevice(): Promise<RememberedDevice | null> {
   if (!('indexedDB' in globalThis)) return null;
@@ -57,10 +63,40 @@ export function forgetDevice(): Promise<void> {
   });
 }
 
+/** The pin `reader` keeps for `username`, or null. */
+export async function loadPin(reader: number, username: string): Promise<ContactPin | null> {
+  if (!('indexedDB' in globalThis)) return null;
+  const db = await open();
+  try {
+    const record = await request<unknown>(db.transaction(PINS, 'readonly').objectStore(PINS).get(pinKey(reader, username)));
+    return isContactPin(record) && record.username === username ? record : null;
+  } finally {
+    db.close();
+  }
+}
+
+export async function savePin(reader: number, pin: ContactPin): Promise<void> {
+  const db = await open();
+  try {
+    const transaction = db.transaction(PINS, 'readwrite');
+    transaction.objectStore(PINS).put(pin, pinKey(reader, pin.username));
+    await done(transaction);
+  } finally {
+    db.close();
+  }
+}
+
+function pinKey(reader: number, username: string): string {
+  return `${reader}/${username}`;
+}
+
 function open(): Promise<IDBDatabase> {
   return new Promise((resolve, reject) => {
-    const opening = indexedDB.open(DATABASE, 1);
-    opening.onupgradeneeded = () => opening.result.createObjectStore(STORE);
+    const opening = indexedDB.open(DATABASE, VERSION);
+    opening.onupgradeneeded = () => {
+      const db = opening.result;
+      for (const name of [STORE, PINS]) if (!db.objectStoreNames.contains(name)) db.createObjectStore(name);
+    };
     opening.onsuccess = () => resolve(opening.result);
     opening.onerror = () => reject(opening.error);
   });

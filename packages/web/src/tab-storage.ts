@@ -1,11 +1,14 @@
 /**
  * What this app keeps in Web Storage: the tab's session (token and user, in
  * sessionStorage, so a reload asks for the password again and closing the tab
- * forgets it) and read markers per user (localStorage). Keys are never here.
+ * forgets it), contacts' pinned signing keys when the device is not
+ * remembered (sessionStorage, per reader: public keys only), and read markers
+ * per user (localStorage). Private keys are never here.
  */
-import type { Mode, User } from '@securechat/client';
+import { isContactPin, type ContactPin, type Mode, type User } from '@securechat/client';
 
 const SESSION_KEY = 'securechat.session';
+const PINS_PREFIX = 'securechat.pins.';
 const READ_MARKERS_PREFIX = 'securechat.read.';
 
 export interface TabSession {
@@ -30,6 +33,18 @@ export function saveTabSession(session: TabSession): void {
   safely(() => sessionStorage.setItem(SESSION_KEY, JSON.stringify(session)));
 }
 
+/** The pins `reader` keeps in this tab (a list: usernames such as "__proto__" make poor object keys). */
+export function loadTabPins(reader: number): ContactPin[] {
+  const stored = parse(safely(() => sessionStorage.getItem(PINS_PREFIX + reader)));
+  return Array.isArray(stored) ? stored.filter(isContactPin) : [];
+}
+
+export function saveTabPin(reader: number, pin: ContactPin): void {
+  const pins = loadTabPins(reader).filter((kept) => kept.username !== pin.username);
+  pins.push(pin);
+  safely(() => sessionStorage.setItem(PINS_PREFIX + reader, JSON.stringify(pins)));
+}
+
 /** Read markers: for each conversation (by the other person's id), the newest message id shown. */
 export function loadReadMarkers(userId: number): Record<number, number> {
   const stored = parse(safely(() => localStorage.getItem(READ_MARKERS_PREFIX + userId)));
@@ -46,11 +61,13 @@ export function saveReadMarkers(userId: number, markers: Record<number, number>)
 
 /** Everything of ours in sessionStorage and localStorage. */
 export function clearTabStorage(): void {
-  safely(() => sessionStorage.removeItem(SESSION_KEY));
-  safely(() => {
-    const ours = Array.from({ length: localStorage.length }, (_, i) => localStorage.key(i)).filter((key) => key?.startsWith('securechat.'));
-    for (const key of ours) localStorage.removeItem(key!);
-  });
+  for (const storage of [() => sessionStorage, () => localStorage]) {
+    safely(() => {
+      const store = storage();
+      const ours = Array.from({ length: store.length }, (_, i) => store.key(i)).filter((key) => key?.startsWith('securechat.'));
+      for (const key of ours) store.removeItem(key!);
+    });
+  }
 }
 
 /** Storage can be disabled or full; the app then works without it. */

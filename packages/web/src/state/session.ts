@@ -3,12 +3,15 @@
  * memory (the SDK client, keys included: gone on reload), sessionStorage
  * (token and user: a reload shows Unlock), and, with "Remember this device",
  * IndexedDB (token, user and non-extractable keys: a reload goes straight into
- * the chat). Ending a session clears all three.
+ * the chat). Contacts' pinned signing keys follow the session: IndexedDB on a
+ * remembered device, else sessionStorage (pin-store.ts). Ending a session
+ * clears all three.
  */
 import { signal } from '@preact/signals';
 import { SecureChatClient, type DeviceSigningKey, type Mode, type User } from '@securechat/client';
 import { forgetDevice, loadRememberedDevice, rememberDevice } from '../device-store.ts';
 import { errorSentence } from '../error-text.ts';
+import { BrowserPinStore } from '../pin-store.ts';
 import { clearTabStorage, loadTabSession, saveTabSession } from '../tab-storage.ts';
 import { ChatStore } from './conversations.ts';
 
@@ -24,18 +27,27 @@ export const screen = signal<Screen>({ name: 'starting' });
 
 let client: SecureChatClient | null = null;
 let remembered = false;
+/** Each client's pin store (so a login that turns out remembered can move its pins to the device). */
+const pinStores = new WeakMap<SecureChatClient, BrowserPinStore>();
 
 function newClient(
   mode: Mode, session?: { token: string; user: User }, keys?: Array<[number, CryptoKey]>, signingKeys?: Array<[number, DeviceSigningKey]>,
+  options: { onDevice?: boolean } = {},
 ): SecureChatClient {
-  return new SecureChatClient({ baseUrl: location.origin, mode, ...(session ? { session } : {}), ...(keys ? { keys } : {}), ...(signingKeys ? { signingKeys } : {}) });
+  let made: SecureChatClient | null = null;
+  const store = new BrowserPinStore(() => made?.user?.id ?? null, options);
+  made = new SecureChatClient({
+    baseUrl: location.origin, mode, pins: store, ...(session ? { session } : {}), ...(keys ? { keys } : {}), ...(signingKeys ? { signingKeys } : {}),
+  });
+  pinStores.set(made, store);
+  return made;
 }
 
 /** On page load: a remembered device goes straight into the chat, a tab session to Unlock. */
 export async function restoreSession(): Promise<void> {
   const device = await loadRememberedDevice().catch(() => null);
   if (device) {
-    client = newClient(device.mode, { token: device.token, user: device.user }, device.keys, device.signingKeys);
+    client = newClient(device.mode, { token: device.token, user: device.user }, device.keys, device.signingKeys, { onDevice: true });
     remembered = true;
     saveTabSession({ mode: device.mode, token: device.token, user: device.user });
     return enterChat();
@@ -129,6 +141,7 @@ async function signedIn(signedInClient: SecureChatClient, remember: boolean): Pr
     try {
       await rememberDevice({ mode, token, user, keys: signedInClient.deviceKeys(), signingKeys: signedInClient.deviceSigningKeys() });
       remembered = true;
+      await pinStores.get(signedInClient)?.keepOnDevice();
     } catch (error) {
       notice = `This device could not be remembered (${errorSentence(error).replace(/\.$/, '')}): after a reload you will be asked for your password.`;
     }
