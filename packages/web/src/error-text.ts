@@ -4,10 +4,21 @@
  * ones it cannot know (what to do next) and never shows a bare code.
  */
 import {
-  ApiError, AuthenticationError, DecryptionError, NetworkError, RateLimitError, ServerError, TimeoutError, UnusablePublicKeyError, ValidationError,
+  ApiError, AuthenticationError, DecryptionError, NetworkError, RateLimitError, ServerError, TimeoutError, TrustError, UnusablePublicKeyError, UntrustedKeyError,
+  ValidationError,
 } from '@securechat/client';
 
 export function errorSentence(error: unknown): string {
+  // The SDK's sentence for a refused send ends with advice for programmers ("send again with { acceptNewKey: true }"): say it in this app's words.
+  if (error instanceof UntrustedKeyError && error.sendRefused) {
+    const name = error.username;
+    return (
+      `${name}'s key changed and nothing vouches for the new one (${error.reason}). Nothing was sent. ` +
+      `Compare safety numbers with ${name}; if you are sure the new key is theirs, choose “Accept new key” and send again.`
+    );
+  }
+  // Whole sentences from the SDK, often starting with a username (kept as it is spelled).
+  if (error instanceof TrustError) return /[.!?]$/.test(error.message.trim()) ? error.message.trim() : `${error.message.trim()}.`;
   if (error instanceof TimeoutError) return 'The server did not answer in time. Check your connection and try again.';
   if (error instanceof NetworkError) return 'Cannot reach the server. Check your connection and try again.';
   if (error instanceof RateLimitError) {

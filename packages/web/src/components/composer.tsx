@@ -3,7 +3,7 @@
  * from "Attach file" or is dropped on the thread (see thread.tsx). Files over
  * the server's limit are refused here with a sentence, before any work.
  */
-import { TimeoutError, type SendProgress, type User } from '@securechat/client';
+import { TimeoutError, UntrustedKeyError, type SendProgress, type User } from '@securechat/client';
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import { errorSentence } from '../error-text.ts';
 import { formatBytes } from '../format.ts';
@@ -24,11 +24,20 @@ export function Composer({ chat, peer, file, onFile, fileProblem }: ComposerProp
   const [text, setText] = useState('');
   const [progress, setProgress] = useState<SendProgress | null>(null);
   const [error, setError] = useState<string | null>(null);
+  /** The error is the SDK refusing the recipient's key: it goes once their key is trusted again ("Accept new key"). */
+  const [keyRefused, setKeyRefused] = useState(false);
   const textArea = useRef<HTMLTextAreaElement>(null);
   const sending = progress !== null;
+  const untrusted = chat.contact(peer.username)?.keyChange === 'unverified';
 
   useEffect(() => textArea.current?.focus(), [peer.id]);
   useEffect(() => setError(null), [file]);
+  useEffect(() => {
+    if (keyRefused && !untrusted) {
+      setError(null);
+      setKeyRefused(false);
+    }
+  }, [untrusted]);
 
   async function send() {
     if (sending || (text.trim() === '' && !file)) return;
@@ -37,6 +46,7 @@ export function Composer({ chat, peer, file, onFile, fileProblem }: ComposerProp
     setText('');
     textArea.current?.focus();
     setError(null);
+    setKeyRefused(false);
     setProgress({ phase: 'encrypting', loaded: 0, total: file?.size ?? 0 });
     try {
       await chat.send(peer, sentText, file, setProgress);
@@ -44,7 +54,11 @@ export function Composer({ chat, peer, file, onFile, fileProblem }: ComposerProp
     } catch (e) {
       setText((current) => (current === '' ? sentText : current));
       // After a timeout nobody knows whether the server stored it (a retry of the same send would not double it, a new one would).
-      setError(e instanceof TimeoutError ? `${errorSentence(e)} It may have been sent: check the conversation before sending it again.` : `Not sent: ${errorSentence(e)}`);
+      if (e instanceof TimeoutError) setError(`${errorSentence(e)} It may have been sent: check the conversation before sending it again.`);
+      // Its sentence says that nothing was sent, and why.
+      else if (e instanceof UntrustedKeyError) setError(errorSentence(e));
+      else setError(`Not sent: ${errorSentence(e)}`);
+      setKeyRefused(e instanceof UntrustedKeyError);
     } finally {
       setProgress(null);
     }

@@ -2,7 +2,7 @@ import { fingerprint } from '@securechat/client';
 import { useEffect, useState } from 'preact/hooks';
 
 /** "Key fingerprint: 3f2a 91c0 …" — to compare with what the other person sees for their key. */
-export function KeyFingerprint({ publicKey, id }: { publicKey: string; id?: string }) {
+export function KeyFingerprint({ publicKey, id, label = 'Key fingerprint' }: { publicKey: string; id?: string; label?: string }) {
   const [text, setText] = useState<string | null>(null);
   useEffect(() => {
     let current = true;
@@ -16,7 +16,7 @@ export function KeyFingerprint({ publicKey, id }: { publicKey: string; id?: stri
   }, [publicKey]);
   return (
     <p class="fingerprint" id={id}>
-      Key fingerprint: <span class="fingerprint__value">{text ?? 'computing…'}</span>
+      {label}: <span class="fingerprint__value">{text ?? 'computing…'}</span>
     </p>
   );
 }

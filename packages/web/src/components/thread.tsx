@@ -1,10 +1,16 @@
 /**
  * One conversation: its messages in a scrolling log that loads older pages
- * when scrolled to the top, the other person's key fingerprint, and the
+ * when scrolled to the top, the other person's key fingerprint and trust
+ * status (a "Verify" button, "Verified" once safety numbers were compared,
+ * a warning banner when their key changed without a signed link), and the
  * composer. A file dropped anywhere on the thread is attached.
+ *
+ * While the Verify screen is open the thread is only hidden, so the draft,
+ * a chosen file and the reading position are still there on the way back.
  */
 import type { User } from '@securechat/client';
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { errorSentence } from '../error-text.ts';
 import { formatBytes } from '../format.ts';
 import type { ChatMessage, ChatStore } from '../state/conversations.ts';
 import { Composer } from './composer.tsx';
@@ -18,7 +24,7 @@ const NONE: ChatMessage[] = [];
 /** Matches the one-pane layout in styles.css. */
 const NARROW = '(max-width: 720px)';
 
-export function Thread({ chat, peer, onBack }: { chat: ChatStore; peer: User; onBack: () => void }) {
+export function Thread({ chat, peer, onBack, hidden = false }: { chat: ChatStore; peer: User; onBack: () => void; hidden?: boolean }) {
   const loaded = chat.active.value?.messages ?? NONE;
   const from = chat.historyFrom.value;
   const messages = useMemo(() => loaded.filter((m) => m.id >= from), [loaded, from]);
@@ -29,7 +35,13 @@ export function Thread({ chat, peer, onBack }: { chat: ChatStore; peer: User; on
   const [fileProblem, setFileProblem] = useState<string | null>(null);
   const [dragging, setDragging] = useState(false);
   const log = useRef<HTMLDivElement>(null);
+  const verifyButton = useRef<HTMLButtonElement>(null);
   const seen = useRef({ firstId: 0, lastId: 0, scrollHeight: 0, scrollTop: 0, nearBottom: true });
+  const contact = isSelf ? null : chat.contact(peer.username);
+
+  useEffect(() => {
+    if (!isSelf) void chat.checkContact(peer.username);
+  }, [peer.id]);
 
   function chooseFile(chosen: File | null) {
     const limit = chat.maxAttachmentBytes.value;
@@ -47,7 +59,7 @@ export function Thread({ chat, peer, onBack }: { chat: ChatStore; peer: User; on
   // Keep the reading position: at the bottom for new messages, in place when older ones arrive above.
   useLayoutEffect(() => {
     const element = log.current;
-    if (!element) return;
+    if (!element || hidden) return;
     const before = seen.current;
     const firstId = messages[0]?.id ?? 0;
     const last = messages.at(-1);
@@ -58,23 +70,36 @@ export function Thread({ chat, peer, onBack }: { chat: ChatStore; peer: User; on
     seen.current = { firstId, lastId, scrollHeight: element.scrollHeight, scrollTop: element.scrollTop, nearBottom: isNearBottom(element) };
   }, [messages]);
 
+  // Back from the Verify screen: hiding lost the scroll position; put it back, and the focus near where it was.
+  const wasHidden = useRef(hidden);
+  useLayoutEffect(() => {
+    const element = log.current;
+    if (wasHidden.current && !hidden && element) {
+      const before = seen.current;
+      element.scrollTop = before.nearBottom ? element.scrollHeight : before.scrollTop;
+      verifyButton.current?.focus();
+    }
+    wasHidden.current = hidden;
+  }, [hidden]);
+
   // A short thread does not scroll, so nothing would ever ask for older messages: ask now
   // (not for a conversation with nothing loaded at all, e.g. someone just found by search).
   useEffect(() => {
     const element = log.current;
     const short = element && element.scrollHeight <= element.clientHeight + LOAD_OLDER_THRESHOLD;
-    if (short && loaded.length > 0 && !loading && history === 'idle') void chat.loadOlder(peer.id);
-  }, [messages, loading, history]);
+    if (short && !hidden && loaded.length > 0 && !loading && history === 'idle') void chat.loadOlder(peer.id);
+  }, [messages, loading, history, hidden]);
 
   function onScroll() {
     const element = log.current;
-    if (!element) return;
+    if (!element || hidden) return;
     seen.current = { ...seen.current, scrollTop: element.scrollTop, scrollHeight: element.scrollHeight, nearBottom: isNearBottom(element) };
     if (element.scrollTop < LOAD_OLDER_THRESHOLD && !loading && chat.history.value === 'idle') void chat.loadOlder(peer.id);
   }
 
   return (
     <section
+      hidden={hidden}
       class={`thread${dragging ? ' thread--dragging' : ''}`}
       onDragOver={(event) => {
         if (!event.dataTransfer?.types.includes('Files')) return;
@@ -102,13 +127,36 @@ export function Thread({ chat, peer, onBack }: { chat: ChatStore; peer: User; on
           All conversations
         </button>
         <div class="thread__title">
-          <h2>
-            <bdi>{peer.username}</bdi>
-          </h2>
+          <div class="thread__name">
+            <h2>
+              <bdi>{peer.username}</bdi>
+            </h2>
+            {contact?.verified && (
+              <span class="verified-badge" title="You compared safety numbers and they matched.">
+                <span aria-hidden="true">✓ </span>Verified
+              </span>
+            )}
+          </div>
           {isSelf && <p class="quiet">Notes to yourself, encrypted like any message.</p>}
           <PeerFingerprint chat={chat} peer={peer} />
+          {contact?.keyChange === 'rotated' && (
+            <p class="quiet thread__key-note">
+              <bdi>{peer.username}</bdi> rotated their key (signed by their previous key).
+            </p>
+          )}
+          {contact && !contact.signs && (
+            <p class="quiet thread__key-note">
+              <bdi>{peer.username}</bdi> has no signing key (a server-mode account, or one from before signatures): their messages are unsigned.
+            </p>
+          )}
         </div>
+        {!isSelf && (
+          <button type="button" ref={verifyButton} class="secondary thread__verify" onClick={() => (chat.verifying.value = peer.id)}>
+            Verify <bdi>{peer.username}</bdi>
+          </button>
+        )}
       </header>
+      {contact?.keyChange === 'unverified' && <KeyWarning chat={chat} peer={peer} problem={contact.problem} />}
       <div ref={log} class="thread__log" role="log" aria-label={`Messages with ${peer.username}`} tabIndex={0} onScroll={onScroll} onLoadCapture={() => {
         const element = log.current;
         if (element && seen.current.nearBottom) element.scrollTop = element.scrollHeight;
@@ -140,6 +188,42 @@ export function Thread({ chat, peer, onBack }: { chat: ChatStore; peer: User; on
       )}
       <Composer chat={chat} peer={peer} file={file} onFile={chooseFile} fileProblem={fileProblem} />
     </section>
+  );
+}
+
+/** Loud: the contact's current key is not vouched for by the chain from the key pinned for them. */
+function KeyWarning({ chat, peer, problem }: { chat: ChatStore; peer: User; problem: string | null }) {
+  const [accepting, setAccepting] = useState(false);
+  const [failure, setFailure] = useState<string | null>(null);
+  async function accept() {
+    setAccepting(true);
+    setFailure(null);
+    try {
+      await chat.acceptKey(peer.username);
+    } catch (error) {
+      setFailure(`The new key was not accepted: ${errorSentence(error)}`);
+    } finally {
+      setAccepting(false);
+    }
+  }
+  return (
+    <div role="alert" class="key-warning">
+      <p class="key-warning__text">
+        <span aria-hidden="true">⚠ </span>
+        <bdi>{peer.username}</bdi>'s key changed without a signed link from their previous key. The server, or someone with its database, may be
+        impersonating them. Compare safety numbers before trusting new messages.
+      </p>
+      {problem && <p class="key-warning__detail">What the check found: {problem}.</p>}
+      <div class="button-row">
+        <button type="button" class="secondary" onClick={() => (chat.verifying.value = peer.id)}>
+          Verify <bdi>{peer.username}</bdi>
+        </button>
+        <button type="button" class="danger" onClick={() => void accept()} disabled={accepting}>
+          {accepting ? 'Accepting…' : 'Accept new key'}
+        </button>
+      </div>
+      {failure && <p class="error">{failure}</p>}
+    </div>
   );
 }
 

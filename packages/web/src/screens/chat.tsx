@@ -8,11 +8,13 @@ import { Thread } from '../components/thread.tsx';
 import type { ChatStore } from '../state/conversations.ts';
 import { logOut, showSettings } from '../state/session.ts';
 import { SettingsScreen } from './settings.tsx';
+import { VerifyScreen } from './verify.tsx';
 
 export function ChatScreen({ chat, view }: { chat: ChatStore; view: 'conversations' | 'settings' }) {
   const [leaving, setLeaving] = useState(false);
   const unread = chat.totalUnread.value;
   const active = chat.active.value;
+  const verifying = active !== null && chat.verifying.value === active.peer.id;
 
   useEffect(() => {
     document.title = unread > 0 ? `(${unread}) SecureChat` : 'SecureChat';
@@ -84,7 +86,10 @@ export function ChatScreen({ chat, view }: { chat: ChatStore; view: 'conversatio
                 </button>
               </div>
             ) : active ? (
-              <Thread key={active.peer.id} chat={chat} peer={active.peer} onBack={backToList} />
+              <>
+                <Thread key={active.peer.id} chat={chat} peer={active.peer} onBack={backToList} hidden={verifying} />
+                {verifying && <VerifyScreen key={active.peer.id} chat={chat} peer={active.peer} onBack={() => (chat.verifying.value = null)} />}
+              </>
             ) : (
               <div class="empty">
                 <h2>No conversation open</h2>

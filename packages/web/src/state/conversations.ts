@@ -3,9 +3,17 @@
  * (the API has no per-conversation endpoint), grouped by the other person (a
  * message to oneself is a conversation of its own), kept up to date by the
  * SDK's live subscription, with unread counts from per-user read markers.
+ *
+ * Trust (API.md B 11) comes from the SDK, never from the server: each message
+ * carries what the SDK found about who wrote it (`trust`), and `contacts`
+ * holds each contact's key status (pinned, rotated with a chain, or changed
+ * without one; verified by safety number or not).
  */
 import { batch, computed, effect, signal, type Signal } from '@preact/signals';
-import type { Attachment, Envelope, LiveMessage, MailboxMessage, SecureChatClient, SendProgress, Subscription, User } from '@securechat/client';
+import {
+  UntrustedKeyError, type Attachment, type ContactStatus, type Envelope, type LiveMessage, type MailboxMessage, type MessageTrust, type SecureChatClient,
+  type SendProgress, type Subscription, type User,
+} from '@securechat/client';
 import { errorSentence, isSessionEnded } from '../error-text.ts';
 import { loadReadMarkers, saveReadMarkers } from '../tab-storage.ts';
 
@@ -27,6 +35,8 @@ export interface ChatMessage {
   text: string | null;
   unreadableReason: string | null;
   attachment: ChatAttachment | null;
+  /** Who wrote it, as far as the SDK can tell (signature, key change, replay). */
+  trust: MessageTrust;
 }
 
 export interface Conversation {
@@ -50,6 +60,8 @@ const DEFAULT_MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024;
 const PAGE_SIZE = 50;
 /** Pages of each mailbox fetched at most for one "load older" in one thread. */
 const OLDER_PAGES_PER_REQUEST = 8;
+/** A message hinting that a contact's key changed looks their keys up again at most this often. */
+const CONTACT_RECHECK_MS = 10_000;
 
 interface MailboxHistory {
   /** Smallest id loaded from this mailbox; the next older page comes before it. */
@@ -76,6 +88,10 @@ export class ChatStore {
   /** A calm sentence for the header (e.g. keys changed elsewhere). */
   readonly notice = signal<string | null>(null);
   readonly maxAttachmentBytes = signal(DEFAULT_MAX_ATTACHMENT_BYTES);
+  /** Contacts' key status by lowercased username, once looked up (`checkContact`). */
+  readonly contacts = signal<ReadonlyMap<string, ContactStatus>>(new Map());
+  /** The id of the person whose Verify screen is open (over their thread), or null. */
+  readonly verifying = signal<number | null>(null);
   readonly readMarkers: Signal<Record<number, number>>;
   readonly pageVisible = signal(typeof document === 'undefined' || document.visibilityState === 'visible');
 
@@ -111,6 +127,8 @@ export class ChatStore {
   readonly #unreadFloor = signal<number | null>(null);
   /** Settles when the latest rotation started here has. */
   #rotation: Promise<void> = Promise.resolve();
+  /** When a message last made a contact's keys be looked up again. */
+  readonly #contactRechecks = new Map<string, number>();
   #stopped = false;
 
   constructor(client: SecureChatClient, options: { onSessionEnded: () => void }) {
@@ -169,7 +187,79 @@ export class ChatStore {
       next.set(peer.id, { peer, messages: [] });
       this.conversations.value = next;
     }
-    this.activePeerId.value = peer?.id ?? null;
+    batch(() => {
+      this.activePeerId.value = peer?.id ?? null;
+      if (this.verifying.value !== peer?.id) this.verifying.value = null;
+    });
+  }
+
+  /** The contact's key status as last looked up, or null. */
+  contact(username: string): ContactStatus | null {
+    return this.contacts.value.get(username.toLowerCase()) ?? null;
+  }
+
+  /**
+   * Looks up a contact's keys (checked chain against the pin, pinning on first
+   * use). Null when the server cannot say (a server without key histories, a
+   * network error): the thread then shows no trust status.
+   */
+  async checkContact(username: string, options: { refresh?: boolean } = {}): Promise<ContactStatus | null> {
+    try {
+      return this.#setContact(await this.#client.contact(username, options));
+    } catch (error) {
+      if (isSessionEnded(error)) this.#endSession();
+      else console.warn(`SecureChat: the keys of ${username} could not be checked:`, error);
+      return null;
+    }
+  }
+
+  /** The 60-digit safety number of the reader and `username`, in groups of five (about 0.4 s of hashing). */
+  safetyNumber(username: string): Promise<string> {
+    return this.#client.safetyNumber(username);
+  }
+
+  /** The safety numbers matched: the contact is verified while their chain runs from the key it covers. */
+  async markVerified(username: string): Promise<ContactStatus> {
+    return this.#setContact(await this.#trustCall(() => this.#client.markVerified(username)));
+  }
+
+  /** The user accepts a contact's key that nothing vouches for: it becomes their pinned key (and the verified mark goes). */
+  async acceptKey(username: string): Promise<ContactStatus> {
+    return this.#setContact(await this.#trustCall(() => this.#client.acceptKey(username)));
+  }
+
+  async #trustCall<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (isSessionEnded(error)) this.#endSession();
+      throw error;
+    }
+  }
+
+  #setContact(status: ContactStatus): ContactStatus {
+    if (this.#stopped) return status;
+    const next = new Map(this.contacts.value);
+    next.set(status.username, status);
+    this.contacts.value = next;
+    return status;
+  }
+
+  /**
+   * A message whose key status differs from what is known of its sender (a key
+   * changed since the thread was opened): look the sender's keys up again.
+   */
+  #recheckContacts(messages: ChatMessage[]): void {
+    const now = Date.now();
+    for (const message of messages) {
+      if (message.sender.id === this.me.id) continue;
+      const name = message.sender.username.toLowerCase();
+      const known = this.contacts.peek().get(name);
+      if (!known || message.trust.keyChange === 'none' || message.trust.keyChange === known.keyChange) continue;
+      if (known.keyChange === 'unverified' || now - (this.#contactRechecks.get(name) ?? 0) < CONTACT_RECHECK_MS) continue;
+      this.#contactRechecks.set(name, now);
+      void this.checkContact(name, { refresh: true });
+    }
   }
 
   /**
@@ -211,6 +301,8 @@ export class ChatStore {
     try {
       const stored = await this.#client.send(peer.username, { text, ...(attachment ? { attachment } : {}) }, { onProgress });
       const recipient = isUser(stored.recipient) ? stored.recipient : peer;
+      // Written here, so it is ours: signed when this key version signs (an own message read back later is checked by the SDK).
+      const signed = typeof stored.signature === 'string';
       this.#add([
         {
           id: stored.id,
@@ -220,10 +312,16 @@ export class ChatStore {
           text,
           unreadableReason: null,
           attachment: attachment ? { name: attachment.name, mime: attachment.mime, data: attachment.data, fetch: null } : null,
+          trust: {
+            signature: signed ? 'valid' : 'unsigned', keyChange: 'none', replayOf: null, verified: signed,
+            trustProblem: signed ? null : 'it is unsigned: nothing proves who wrote it',
+          },
         },
       ]);
     } catch (error) {
       if (isSessionEnded(error)) this.#endSession();
+      // The SDK refused their key: show why in the thread (the warning banner), not only in the composer.
+      if (error instanceof UntrustedKeyError) void this.checkContact(peer.username, { refresh: true });
       throw error;
     }
   }
@@ -312,6 +410,7 @@ export class ChatStore {
     }
     for (const peerId of touched) next.get(peerId)!.messages.sort((a, b) => a.id - b.id);
     this.conversations.value = next;
+    this.#recheckContacts(messages);
   }
 
   #peerOf(message: ChatMessage): User {
@@ -373,6 +472,7 @@ function fromMailbox(message: MailboxMessage, client: SecureChatClient): ChatMes
     text: message.readable ? message.text : null,
     unreadableReason: message.readable ? null : message.reason,
     attachment,
+    trust: trustOf(message),
   };
 }
 
@@ -386,7 +486,14 @@ function fromLive(message: LiveMessage): ChatMessage {
     text: message.readable ? message.text : null,
     unreadableReason: message.readable ? null : message.reason,
     attachment: info ? { name: info.name, mime: info.mime, data: null, fetch: message.readable ? () => message.fetchAttachment() : null } : null,
+    trust: trustOf(message),
   };
+}
+
+/** Only the SDK's findings (not the rest of the message object). */
+function trustOf(message: MessageTrust): MessageTrust {
+  const { signature, keyChange, replayOf, verified, trustProblem } = message;
+  return { signature, keyChange, replayOf, verified, trustProblem };
 }
 
 function isUser(value: unknown): value is User {
