@@ -95,6 +95,7 @@ type Task = Job & {
 const THREAD_URL = import.meta.url.endsWith('.ts') ? new URL('./cipher-thread.mjs', import.meta.url) : new URL('./cipher-worker.js', import.meta.url);
 const POOL_SIZE = Math.max(1, availableParallelism() - 1);
 const ON_POOL_BELOW_BYTES = 1024 * 1024;
+const VERIFY_ON_THREAD = true;
 
 /** Same result as hybrid.ts's encryptMessage; `affinity` (the sender's id) picks the thread. */
 export function encryptOnPool(plain: Plaintext, keys: Keys, affinity: number): Promise<MessageCiphertext | null> {
@@ -109,7 +110,7 @@ export function encryptOnPool(plain: Plaintext, keys: Keys, affinity: number): P
  * rejects for a malformed key or signature: that is `false`.
  */
 export function verifyOnPool(check: SignatureCheck, affinity: number): Promise<boolean> {
-  if (!poolWorks) return Promise.resolve(verifyOnEventLoop(check));
+  if (!VERIFY_ON_THREAD || !poolWorks) return Promise.resolve(verifyOnEventLoop(check));
   const thread = threadAt(affinity % POOL_SIZE);
   return new Promise((resolve, reject) => thread.submit({ check, resolve: resolve as (outcome: Outcome) => void, reject }));
 }
