@@ -1,125 +1,98 @@
 /**
- * What signatures (API.md B 11) cost the SDK on Node, in this process, with
- * no server: the work the SDK adds to a send and to opening a page of 50
- * messages, beside what decrypting them costs anyway. Medians of many runs
- * (wall time of the awaited WebCrypto calls; Node runs them on its thread
- * pool, one at a time here).
+ * What signatures (API.md B 11) cost the SDK, with no server: the work the
+ * SDK adds to a send and to opening a page of 50 messages, beside what
+ * encrypting and decrypting cost anyway, and the once-per-contact work.
+ * Measured twice with the same code (bench/lib/sdk-signature-costs.ts):
  *
- * - per send: the signature (two SHA-256 hash lines over the ciphertexts,
- *   the canonical bytes, one Ed25519 signature), for a short text and for a
- *   1 MiB attachment; next to it, the end-to-end encryption the send does anyway;
- * - per page of 50: `TrustBook.check` (what `inbox()` runs per page) with the
- *   sender's key chain cached, and cold (its chain of six versions checked
- *   first: five link signatures); next to it, decrypting the 50 messages;
- * - once per contact: checking a six-version chain; the safety number.
+ * - in Node, in this process (WebCrypto runs on libuv's thread pool);
+ * - in headless Chromium (Debian's, at CHROMIUM_PATH or /usr/bin/chromium,
+ *   driven by playwright-core with the launch flags of the browser tests):
+ *   esbuild bundles the measuring code with the SDK's sources into one
+ *   script, served from 127.0.0.1 with COOP/COEP headers — a secure context
+ *   for WebCrypto, and cross-origin isolated so `performance.now()` is not
+ *   coarsened to 100 µs.
  *
+ * The two run one after the other, not at once, so neither takes the
+ * other's core. Each figure is a median (see sdk-signature-costs.ts).
  * A cold chain also costs one `GET /api/users/{username}/keys/` per sender,
  * which is network time and not measured here (the fake host answers at once).
  *
- *   npx tsx bench/sdk-signatures.ts [--quick] [--write]
+ *   npx tsx bench/sdk-signatures.ts [--quick] [--no-chromium] [--write]
  *
  * `--write` puts the table into bench/RESULTS.md under "Signatures (SDK)"
  * (replacing that section, or appending it).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import {
-  encryptMessage, generateKeyPair, generateSigningKeyPair, importPrivateKey, importPublicKey, importSigningKey, safetyNumber, signKeyLink, signMessage,
-  verifyKeyChain, type KeyVersion, type Message,
-} from '@securechat/protocol';
-import { openMessage } from '../packages/client/src/open-message.ts';
-import { MemoryPinStore } from '../packages/client/src/pins.ts';
-import { TrustBook } from '../packages/client/src/trust.ts';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { cpus, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { measureSdkSignatures, PAGE, VERSIONS, type Measurement } from './lib/sdk-signature-costs.ts';
 
 const quick = process.argv.includes('--quick');
 const RUNS = quick ? 10 : 40;
-const PAGE = 50;
-const VERSIONS = 6;
+const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+/** As packages/web/test/browser.ts launches it; Playwright adds a fresh temporary --user-data-dir. */
+const LAUNCH_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
-async function median(runs: number, work: () => Promise<unknown>): Promise<number> {
-  for (let i = 0; i < Math.min(3, runs); i++) await work(); // warm-up
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const start = performance.now();
-    await work();
-    times.push(performance.now() - start);
+const log = (where: string) => (line: string) => process.stderr.write(`[sdk-signatures] ${where}: ${line}\n`);
+
+/** The measurements in Chromium, and its version; null (saying why) when it cannot run here. */
+async function inChromium(): Promise<{ results: Measurement[]; version: string } | null> {
+  if (process.argv.includes('--no-chromium')) return null;
+  if (!existsSync(CHROMIUM_PATH)) {
+    log('chromium')(`not found at ${CHROMIUM_PATH} (apt-get install chromium, or set CHROMIUM_PATH): skipped`);
+    return null;
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
-}
-
-const alice = { id: 1, username: 'alice' };
-const bob = { id: 2, username: 'bob' };
-
-// Alice: six key versions, each vouched for by the one before.
-const versions: KeyVersion[] = [];
-const signing: CryptoKey[] = [];
-for (let keyId = 1; keyId <= VERSIONS; keyId++) {
-  const [pair, sign] = await Promise.all([generateKeyPair(), generateSigningKeyPair()]);
-  const key_signature = keyId === 1 ? null : await signKeyLink(signing[keyId - 2]!, { username: 'alice', keyId, publicKeyPem: pair.publicKey, signingPublicKey: sign.publicKey });
-  versions.push({ key_id: keyId, public_key: pair.publicKey, signing_public_key: sign.publicKey, key_signature, created_at: new Date().toISOString() });
-  signing.push(await importSigningKey(sign.privateKey));
-}
-const aliceCurrent = versions.at(-1)!;
-const aliceSigning = signing.at(-1)!;
-const bobPair = await generateKeyPair();
-const bobPublic = await importPublicKey(bobPair.publicKey);
-const bobPrivate = await importPrivateKey(bobPair.privateKey);
-const alicePublic = await importPublicKey(aliceCurrent.public_key);
-
-const text = 'A message of a typical length, a sentence or two: what a chat message usually is. '.repeat(2);
-const mib = new Uint8Array(randomBytes(1024 * 1024));
-
-async function signedMessage(id: number, attachment?: Uint8Array): Promise<Message> {
-  const fields = await encryptMessage({ text, attachment }, { recipient: bobPublic, sender: alicePublic });
-  const client_id = globalThis.crypto.randomUUID();
-  const meta = attachment ? { attachment_name: 'file.bin', attachment_mime: 'application/octet-stream' } : { attachment_name: '', attachment_mime: '' };
-  const signature = await signMessage(aliceSigning, { sender: 'alice', recipient: 'bob', client_id, key_id: 1, sender_key_id: VERSIONS, ...fields, ...meta });
-  return {
-    id, sender: alice, recipient: bob, ...fields, ...meta, sent_at: new Date().toISOString(), has_attachment: attachment !== undefined,
-    key_id: 1, sender_key_id: VERSIONS, client_id, signature,
-  };
-}
-
-const page: Message[] = [];
-for (let i = 0; i < PAGE; i++) page.push(await signedMessage(1000 - i));
-const withAttachment = await signedMessage(1, mib);
-
-const host = { keyVersions: async () => versions, user: () => bob, ownSigningKeys: () => new Map<number, string>() };
-const warmBook = new TrustBook(host, new MemoryPinStore());
-await warmBook.check(page);
-
-const results: Array<[string, number, string]> = [];
-const measure = async (label: string, note: string, work: () => Promise<unknown>) => {
-  const ms = await median(RUNS, work);
-  results.push([label, ms, note]);
-  process.stderr.write(`[sdk-signatures] ${label}: ${ms.toFixed(3)} ms\n`);
-};
-
-const sendFields = (attachment?: Uint8Array) => encryptMessage({ text, attachment }, { recipient: bobPublic, sender: alicePublic });
-const textFields = await sendFields();
-const fileFields = await sendFields(mib);
-const signFields = (fields: typeof textFields, withFile: boolean) =>
-  signMessage(aliceSigning, {
-    sender: 'alice', recipient: 'bob', client_id: globalThis.crypto.randomUUID(), key_id: 1, sender_key_id: VERSIONS, ...fields,
-    ...(withFile ? { attachment_name: 'file.bin', attachment_mime: 'application/octet-stream' } : {}),
+  const { build } = await import('esbuild'); // tsx's own esbuild
+  const bundle = await build({
+    entryPoints: [fileURLToPath(new URL('./lib/sdk-signatures-page.ts', import.meta.url))],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    conditions: ['source'], // the workspace packages' TypeScript sources, as tests and tsx use them
+    write: false,
   });
+  const script = bundle.outputFiles[0]!.contents;
+  const html = '<!doctype html><meta charset="utf-8"><title>sdk-signatures</title><link rel="icon" href="data:,"><script type="module" src="/bench.js"></script>';
+  const server = createServer((request, response) => {
+    const headers = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp', 'Cache-Control': 'no-store' };
+    if (request.url === '/') response.writeHead(200, { ...headers, 'Content-Type': 'text/html; charset=utf-8' }).end(html);
+    else if (request.url === '/bench.js') response.writeHead(200, { ...headers, 'Content-Type': 'text/javascript' }).end(script);
+    else response.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: LAUNCH_ARGS });
+  try {
+    const page = await browser.newPage();
+    page.on('console', (message) => log('chromium')(message.text()));
+    page.on('pageerror', (error) => log('chromium')(`page error: ${error.message}`));
+    await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+    await page.waitForFunction(`'measureSdkSignatures' in globalThis`);
+    if (!(await page.evaluate(`globalThis.crossOriginIsolated`))) log('chromium')('not cross-origin isolated: the clock is coarse (sub-ms figures less precise)');
+    // A string, not a function: tsx would compile a function with helpers (__name) that the page does not have.
+    const results = (await page.evaluate(`globalThis.measureSdkSignatures({ runs: ${RUNS}, log: (line) => console.log(line) })`)) as Measurement[];
+    return { results, version: browser.version() };
+  } finally {
+    await browser.close();
+    server.close();
+  }
+}
 
-await measure('send: sign a text message', 'hash lines + canonical bytes + Ed25519 sign', () => signFields(textFields, false));
-await measure('send: encrypt that text (for comparison)', 'AES-GCM + two RSA-OAEP wraps, as every end-to-end send', () => sendFields());
-await measure('send: sign with a 1 MiB attachment', 'SHA-256 of the 1 MiB ciphertext dominates', () => signFields(fileFields, true));
-await measure('send: encrypt that attachment (for comparison)', '', () => sendFields(mib));
-await measure('open: verify one message, chain cached', 'TrustBook.check of one message', () => warmBook.check([page[0]!]));
-await measure('open: verify one message with a 1 MiB attachment', '', () => warmBook.check([withAttachment]));
-await measure(`page of ${PAGE}: verify, chain cached`, 'what inbox() adds per page once the sender is known', () => warmBook.check(page));
-await measure(`page of ${PAGE}: verify, chain cold`, `${VERSIONS}-version chain checked first (network excluded)`, () => new TrustBook(host, new MemoryPinStore()).check(page));
-await measure(`page of ${PAGE}: decrypt (for comparison)`, '50 RSA-OAEP unwraps + AES-GCM, what inbox() does anyway', () =>
-  Promise.all(page.map((m) => openMessage(m, { userId: bob.id, keyFor: () => bobPrivate, trust: { signature: 'valid', keyChange: 'none', replayOf: null, verified: true, trustProblem: null } }))),
-);
-await measure(`key chain of ${VERSIONS} versions: verifyKeyChain`, 'once per contact per 5 minutes (cache)', () => verifyKeyChain('alice', versions));
-await measure('safety number', '2 × 5,200 SHA-512 rounds', () => safetyNumber({ username: 'alice', signingPublicKey: versions[0]!.signing_public_key! }, { username: 'bob', signingPublicKey: versions[1]!.signing_public_key! }));
+const node = await measureSdkSignatures({ runs: RUNS, log: log('node') });
+const chromium = await inChromium();
 
 const commit = (() => {
   try {
@@ -128,25 +101,49 @@ const commit = (() => {
     return 'unknown';
   }
 })();
+const ms = (value: number | undefined) => (value === undefined ? '—' : value < 1 ? value.toFixed(3) : value.toFixed(2));
+const byLabel = (results: Measurement[] | undefined, label: string) => results?.find((r) => r.label === label)?.ms;
 const table = [
-  '| what | median ms | note |',
-  '| --- | --- | --- |',
-  ...results.map(([label, ms, note]) => `| ${label} | ${ms < 1 ? ms.toFixed(3) : ms.toFixed(2)} | ${note} |`),
+  '| what | Node ms | Chromium ms | note |',
+  '| --- | --- | --- | --- |',
+  ...node.map(({ label, ms: nodeMs, note }) => `| ${label} | ${ms(nodeMs)} | ${ms(byLabel(chromium?.results, label))} | ${note} |`),
 ].join('\n');
+
+/** The figures a reader asks first, computed from the table. */
+function summary(where: string, results: Measurement[] | undefined): string {
+  if (!results) return `- ${where}: not measured`;
+  const get = (label: string) => byLabel(results, label)!;
+  const sign = get('send: sign a text message');
+  const encrypt = get('send: encrypt that text (for comparison)');
+  const page = get(`page of ${PAGE}: verify, chain cached`);
+  const decrypt = get(`page of ${PAGE}: decrypt (for comparison)`);
+  return (
+    `- ${where}: signing a text send ${ms(sign)} ms (${Math.round((sign / encrypt) * 100)} % of its encryption); ` +
+    `checking a page of ${PAGE} ${ms(page)} ms (${Math.round((page / decrypt) * 100)} % of decrypting it); ` +
+    `safety number ${ms(get('safety number'))} ms (${ms(get('safety number, both halves at once (what-if)'))} ms with both halves at once)`
+  );
+}
+
 const section = `## Signatures (SDK)
 
 Written by \`npx tsx bench/sdk-signatures.ts --write\`: what B 11 costs the
-SDK on Node, in one process without a server (medians of ${RUNS} runs each,
-after warm-up). Messages carry a ~170-character text, 2048-bit RSA keys; the
-page is ${PAGE} messages from one sender whose chain has ${VERSIONS} versions.
-A cold chain also costs one \`GET /api/users/{username}/keys/\` per sender
-(not measured: network). Chromium numbers: see the web client's benchmark.
+SDK, without a server, in Node and in headless Chromium — the same code
+(bench/lib/sdk-signature-costs.ts), bundled with the SDK's sources by esbuild
+for the browser and served from 127.0.0.1 (cross-origin isolated, so the
+clock is fine-grained). Medians of ${RUNS} samples each after warm-up, an
+operation under 2 ms repeated within a sample. Messages carry a
+~170-character text, 2048-bit RSA keys; the page is ${PAGE} messages from one
+sender whose chain has ${VERSIONS} versions. A cold chain also costs one
+\`GET /api/users/{username}/keys/\` per sender (not measured: network).
 
 - date: ${new Date().toISOString()}
-- machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}
+- machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}${chromium ? `, Chromium ${chromium.version} (headless)` : ', Chromium not measured'}
 - commit: ${commit}${quick ? ' (--quick)' : ''}
 
 ${table}
+
+${summary('Node', node)}
+${summary('Chromium', chromium?.results)}
 `;
 process.stdout.write(`${section}\n`);
 

@@ -16,9 +16,13 @@
  * with its own client_id, so none is a repeat. With `--before <main.js>`
  * (a build from before B 11, which ignores the signing fields) the same
  * loads run against it too, in the same alternation: before/after per
- * scenario. Part of `npm run bench`; alone:
+ * scenario. `--server <label>=<main.js>` (repeatable) adds more builds the
+ * same way, each compared with "after" (e.g. the same commit verifying on
+ * the event loop instead of the cipher pool). Part of `npm run bench`; alone:
  *
- *   npm run build:js && npx tsx bench/signed-sends.ts [--quick] [--before /path/to/old/packages/server/dist/main.js]
+ * `--rounds N` alternates N rounds instead of 3 (1 with --quick).
+ *
+ *   npm run build:js && npx tsx bench/signed-sends.ts [--quick] [--rounds N] [--before /path/to/old/packages/server/dist/main.js] [--server label=/path/to/main.js]
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -33,8 +37,12 @@ import type { E2eLoad, LoadResult, LoadSpec } from './lib/types.ts';
 export interface SignedSendOptions {
   quick: boolean;
   log: (line: string) => void;
-  /** a pre-B 11 server build to compare with */
+  /** an older server build to compare with, labelled "before" */
   before?: string;
+  /** more builds to compare with, by label */
+  servers?: Array<{ label: string; main: string }>;
+  /** alternating rounds (default 3, 1 with quick) */
+  rounds?: number;
 }
 
 const CONNECTIONS = 32;
@@ -55,12 +63,13 @@ export async function runSignedSends(options: SignedSendOptions): Promise<Row[]>
   const { quick, log } = options;
   const duration = quick ? 2 : 10;
   const warmup = quick ? 1 : 3;
-  const rounds = quick ? 1 : 3;
+  const rounds = options.rounds ?? (quick ? 1 : 3);
   const bodies = Math.ceil(MAX_EXPECTED_RPS * (duration + warmup) * 1.2);
   const targets: Target[] = [];
   try {
     targets.push(await prepare('after', SERVER_MAIN, bodies, log));
     if (options.before) targets.push(await prepare('before', options.before, bodies, log));
+    for (const { label, main } of options.servers ?? []) targets.push(await prepare(label, main, bodies, log));
     const best = new Map<string, Measured>();
     for (let round = 0; round < rounds; round++) {
       for (const name of ['send-text', 'send-e2e', 'send-e2e-signed']) {
@@ -95,11 +104,11 @@ function rows(best: Map<string, Measured>, labels: string[], rounds: number): Ro
     out.push(row('send-text', text), row('send-e2e', plain));
     out.push(row('send-e2e-signed', signed, `${(cost * 100).toFixed(1)} % fewer req/s than send-e2e, +${(signed.cpuMsPerRequest - plain.cpuMsPerRequest).toFixed(3)} CPU ms/send (best of ${rounds} rounds each)${signed.reusedBodies ? `; ${signed.reusedBodies} sends reused a body` : ''}`));
   }
-  if (labels.includes('before')) {
+  for (const label of labels.filter((l) => l !== 'after')) {
     for (const name of ['send-text', 'send-e2e', 'send-e2e-signed']) {
       const after = best.get(`${name} (after)`)!;
-      const before = best.get(`${name} (before)`)!;
-      out.push({ scenario: `${name}: after ÷ before`, note: `${((after.rps / before.rps) * 100).toFixed(1)} % (${after.rps.toFixed(0)} vs ${before.rps.toFixed(0)} req/s)` });
+      const other = best.get(`${name} (${label})`)!;
+      out.push({ scenario: `${name}: after ÷ ${label}`, note: `${((after.rps / other.rps) * 100).toFixed(1)} % (${after.rps.toFixed(0)} vs ${other.rps.toFixed(0)} req/s)` });
     }
   }
   return out;
@@ -170,8 +179,17 @@ async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
   const at = process.argv.indexOf('--before');
   const before = at > 0 ? process.argv[at + 1] : undefined;
+  const servers = process.argv.flatMap((arg, i) => {
+    if (arg !== '--server') return [];
+    const [label, ...main] = (process.argv[i + 1] ?? '').split('=');
+    if (!label || main.length === 0 || label === 'after' || label === 'before') throw new Error(`--server wants <label>=<main.js> with a label other than after/before, got ${process.argv[i + 1]}`);
+    return [{ label, main: main.join('=') }];
+  });
+  const roundsAt = process.argv.indexOf('--rounds');
+  const rounds = roundsAt > 0 ? Number(process.argv[roundsAt + 1]) : undefined;
+  if (rounds !== undefined && !(Number.isInteger(rounds) && rounds > 0)) throw new Error(`--rounds wants a positive integer, got ${process.argv[roundsAt + 1]}`);
   const log = (line: string) => process.stderr.write(`[signed-sends] ${line}\n`);
-  const rows = await runSignedSends({ quick, log, ...(before ? { before } : {}) });
+  const rows = await runSignedSends({ quick, log, servers, ...(before ? { before } : {}), ...(rounds ? { rounds } : {}) });
   console.log('\n' + renderTable(rows) + '\n');
   console.log(renderTable(rows, true) + '\n');
   console.log(`saved ${saveResults(rows, { signedSends: true }, quick)}`);
