@@ -19,7 +19,7 @@
  */
 import { userInfo } from 'node:os';
 import pg from 'pg';
-import { Kysely, Migrator, PostgresDialect } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import type { DatabaseSchema } from '../schema.ts';
 import { migrations } from './migrations.ts';
 
@@ -114,8 +114,13 @@ export async function openDatabase(databaseUrl: string, options: PostgresOptions
 }
 
 async function migrate(db: Db): Promise<void> {
+  // Kysely looks for its own tables in every schema unless told which: another schema's (another deployment
+  // or test on the same database) would pass for ours. So: the schema this connection's search_path names.
+  const { rows } = await sql<{ schema: string | null }>`SELECT current_schema() AS schema`.execute(db);
+  const schema = rows[0]?.schema;
+  if (!schema) throw new Error('no schema to create the tables in: the search_path names no existing schema');
   // Kysely runs all pending migrations in one transaction under an advisory lock: instances starting together migrate once.
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, migrationTableSchema: schema });
   const { error } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(`migration failed: ${String(error)}`);
 }
