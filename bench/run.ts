@@ -18,6 +18,7 @@ import { renderAttacks, type AttackResult } from './lib/attack-report.ts';
 import { startHealthProbe } from './lib/health.ts';
 import { measurePrimitives } from './lib/primitives.ts';
 import { runRealtime } from './realtime.ts';
+import { runScaleOut } from './scale-out.ts';
 import { runSignedSends } from './signed-sends.ts';
 import { cpuMs, rssBytes, runLoad, SERVER_MAIN, startService, type Service } from './lib/processes.ts';
 import { renderTable, saveResults, writeSummary, type Row } from './lib/report.ts';
@@ -158,6 +159,9 @@ async function main() {
 
   log('signed sends (B 11): what verifying signatures costs, on a fresh server');
   rows.push(...(await runSignedSends({ quick, log })));
+
+  log('scale-out (B 12): PostgreSQL + Redis beside SQLite, fresh deployments');
+  rows.push(...(await runScaleOut({ quick, log })));
 
   log('attack scenarios, each on a fresh server');
   const attacks: AttackResult[] = await runAttacks({ quick, log });
