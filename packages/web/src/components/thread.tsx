@@ -39,8 +39,9 @@ export function Thread({ chat, peer, onBack, hidden = false }: { chat: ChatStore
   const seen = useRef({ firstId: 0, lastId: 0, scrollHeight: 0, scrollTop: 0, nearBottom: true });
   const contact = isSelf ? null : chat.contact(peer.username);
 
+  // Fresh on every opening (one request): a key changed since the SDK last looked shows at once.
   useEffect(() => {
-    if (!isSelf) void chat.checkContact(peer.username);
+    if (!isSelf) void chat.checkContact(peer.username, { refresh: true });
   }, [peer.id]);
 
   function chooseFile(chosen: File | null) {
@@ -69,6 +70,18 @@ export function Thread({ chat, peer, onBack, hidden = false }: { chat: ChatStore
     else if (lastId > before.lastId && (before.nearBottom || last?.sender.id === chat.me.id)) element.scrollTop = element.scrollHeight;
     seen.current = { firstId, lastId, scrollHeight: element.scrollHeight, scrollTop: element.scrollTop, nearBottom: isNearBottom(element) };
   }, [messages]);
+
+  // The log shrinks when something appears above or below it (a sentence over the composer, the key warning):
+  // whoever was reading the newest messages keeps seeing them.
+  useEffect(() => {
+    const element = log.current;
+    if (!element || hidden || typeof ResizeObserver === 'undefined') return;
+    const observer = new ResizeObserver(() => {
+      if (seen.current.nearBottom) element.scrollTop = element.scrollHeight;
+    });
+    observer.observe(element);
+    return () => observer.disconnect();
+  }, [hidden]);
 
   // Back from the Verify screen: hiding lost the scroll position; put it back, and the focus near where it was.
   const wasHidden = useRef(hidden);
