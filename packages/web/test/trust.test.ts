@@ -7,6 +7,8 @@
  *   verified" shows "Verified" in the thread header, and it survives a reload
  *   (Bob: a remembered device, pins in IndexedDB; Alice: a tab session, pins
  *   in sessionStorage).
+ * - Alice rotates her keys (version 2, vouched for by version 1): a quiet
+ *   note in Bob's thread, no alert, still Verified.
  * - A message from a server-mode account (no signature) is marked "Unsigned".
  * - Alice's current key replaced in the database by a version without a
  *   valid chain link (plus a message "from Alice" signed with it): Bob's
@@ -38,6 +40,7 @@ const CAROL = { username: 'carol', password: 'saffron-gazebo-64-tidal' }; // a s
 
 const FIRST = 'Hello Bob, signed by Alice.';
 const UNSIGNED_TEXT = 'Greetings from an original client.';
+const ROTATED_TEXT = 'Signed with my new key.';
 const FORGED_TEXT = 'It is Alice, new number: call me on this one.';
 const DRAFT = 'Is this really you, Alice?';
 const BANNER = `alice's key changed without a signed link from their previous key. The server, or someone with its database, may be impersonating them. Compare safety numbers before trusting new messages.`;
@@ -111,6 +114,20 @@ describe.skipIf(skipBrowser)('trust in the web app: safety numbers, unsigned mes
     }
   });
 
+  it('a rotation vouched for by the previous key is a quiet note, not an alert, and keeps Verified', async () => {
+    // Bob's thread with alice is open: her next message, from her new key, makes the page look her keys up again.
+    const log = await thread(bob.page, ALICE.username);
+    await sdk.alice.rotateKeys(ALICE.password);
+    await sdk.alice.send('bob', { text: ROTATED_TEXT });
+    const rotated = message(log, ROTATED_TEXT);
+    await rotated.waitFor(WAIT);
+    expect(await rotated.innerText()).not.toMatch(/Unsigned|Not verified|Key not vouched for|Repeated message/);
+    const main = bob.page.getByRole('main');
+    await main.getByText('alice rotated their key (signed by their previous key).').waitFor(WAIT);
+    await verifiedBadge(bob.page).waitFor();
+    expect(await main.getByRole('alert').count()).toBe(0);
+  });
+
   it('a message from a server-mode account is marked Unsigned, a signed one is not marked', async () => {
     const carolLog = await openConversation(bob, CAROL.username);
     const unsigned = message(carolLog, UNSIGNED_TEXT);
@@ -134,16 +151,16 @@ describe.skipIf(skipBrowser)('trust in the web app: safety numbers, unsigned mes
   });
 
   it('alice’s key replaced without a chain link: a loud banner, marks on the forged message, sending refused (draft kept) until Accept new key', async () => {
-    // A forger's keys, vouched for by nobody (the link is signed by the forger's own key, not by alice's version 1).
+    // A forger's keys as alice's version 3, vouched for by nobody (the link is signed by the forger's own key, not by her version 2).
     const [mallory, mallorySigning] = await Promise.all([generateKeyPair(), generateSigningKeyPair()]);
     const mallorySigningKey = await importSigningKey(mallorySigning.privateKey);
     const sealed = await sealPrivateKey(mallory.privateKey, 'the forger knows this one', { iterations: 100_000, signingKey: mallorySigning.privateKey });
-    const keyLink = await signKeyLink(mallorySigningKey, { username: 'alice', keyId: 2, publicKeyPem: mallory.publicKey, signingPublicKey: mallorySigning.publicKey });
+    const keyLink = await signKeyLink(mallorySigningKey, { username: 'alice', keyId: 3, publicKeyPem: mallory.publicKey, signingPublicKey: mallorySigning.publicKey });
     const [bobKey] = await sdk.bob.keys();
     const fields = await encryptMessage({ text: FORGED_TEXT }, { recipient: await importPublicKey(bobKey!.public_key), sender: await importPublicKey(mallory.publicKey) });
     const clientId = randomUUID();
     const signature = await signMessage(mallorySigningKey, {
-      sender: 'alice', recipient: 'bob', client_id: clientId, key_id: bobKey!.key_id, sender_key_id: 2, ...fields,
+      sender: 'alice', recipient: 'bob', client_id: clientId, key_id: bobKey!.key_id, sender_key_id: 3, ...fields,
     });
     const aliceId = sdk.alice.user!.id;
     const bobId = sdk.bob.user!.id;
@@ -154,12 +171,12 @@ describe.skipIf(skipBrowser)('trust in the web app: safety numbers, unsigned mes
       db.prepare(
         `INSERT INTO user_keys (user_id, key_id, public_key, encrypted_private_key, private_key_nonce, private_key_salt, private_key_iterations, sealed_by, created_at,
            signing_public_key, key_signature, encrypted_signing_key, signing_key_nonce)
-         VALUES (@user_id, 2, @public_key, @encrypted_private_key, @private_key_nonce, @private_key_salt, @private_key_iterations, 'client', @created_at,
+         VALUES (@user_id, 3, @public_key, @encrypted_private_key, @private_key_nonce, @private_key_salt, @private_key_iterations, 'client', @created_at,
            @signing_public_key, @key_signature, @encrypted_signing_key, @signing_key_nonce)`,
       ).run({ user_id: aliceId, public_key: mallory.publicKey, ...sealed, created_at: new Date().toISOString(), signing_public_key: mallorySigning.publicKey, key_signature: keyLink });
-      db.prepare('UPDATE users SET current_key_id = 2 WHERE id = ?').run(aliceId);
+      db.prepare('UPDATE users SET current_key_id = 3 WHERE id = ?').run(aliceId);
       const forged = {
-        sender_id: aliceId, recipient_id: bobId, key_id: bobKey!.key_id, sender_key_id: 2, ...fields, attachment_name: '', attachment_mime: '',
+        sender_id: aliceId, recipient_id: bobId, key_id: bobKey!.key_id, sender_key_id: 3, ...fields, attachment_name: '', attachment_mime: '',
         has_attachment: 0, sent_at: new Date().toISOString(), client_id: clientId, signature,
       };
       const columns = Object.keys(forged);
@@ -174,7 +191,7 @@ describe.skipIf(skipBrowser)('trust in the web app: safety numbers, unsigned mes
     const banner = main.getByRole('alert').filter({ hasText: 'key changed without a signed link' });
     await banner.waitFor(WAIT);
     expect(normalise(await banner.locator('p').first().innerText())).toBe(`⚠ ${BANNER}`);
-    await banner.getByText(/alice's key version 2 carries a key signature that does not verify/).waitFor();
+    await banner.getByText(/alice's key version 3 carries a key signature that does not verify/).waitFor();
     // The verified mark went with the key.
     await expect(verifiedBadge(bob.page).count()).resolves.toBe(0);
 
