@@ -123,7 +123,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     // Usernames in paths are up to 150 characters; longer parameters are answered by urlErrorHandler.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 256 },
     frameworkErrors: urlErrorHandler,
-    trustProxy: config.trustProxy,
+    // A hop count as the function form: Fastify's types take only that (its runtime takes the number too).
+    trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler());
@@ -188,6 +189,11 @@ async function authRateLimit(app: App, config: Config, redis?: RedisLink): Promi
     const limit = await check(request);
     if (!limit.isAllowed && limit.isExceeded) throw new TooManyRequests(limit.ttlInSeconds);
   };
+}
+
+/** Trusts the `hops` proxies nearest to the server. */
+function trustHops(hops: number): (address: string, hop: number) => boolean {
+  return (_address, hop) => hop < hops;
 }
 
 /**

@@ -35,7 +35,7 @@ export interface Config {
   readonly rateLimitAuthPerMin: number;
   readonly logLevel: LogLevel;
   /** Behind a reverse proxy: take the client IP from X-Forwarded-For. */
-  readonly trustProxy: boolean;
+  readonly trustProxy: boolean | number | string;
   /** Most attachment bytes one mailbox page carries; a page ends early (with its Link) rather than exceed it. */
   readonly pageAttachmentBytes: number;
   /** Memory for request bodies over 64 KiB in flight at once; beyond it, 503 with Retry-After. */
@@ -104,9 +104,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const logLevel = (env.LOG_LEVEL?.trim() || 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${env.LOG_LEVEL}")`);
 
-  const trustProxyRaw = env.TRUST_PROXY?.trim().toLowerCase() || 'false';
-  if (!['true', 'false', '1', '0'].includes(trustProxyRaw)) problems.push(`TRUST_PROXY must be true or false (got "${env.TRUST_PROXY}")`);
-  const trustProxy = trustProxyRaw === 'true' || trustProxyRaw === '1';
+  const trustProxy = parseTrustProxy(env.TRUST_PROXY, problems);
 
   const webRootRaw = env.WEB_ROOT?.trim() || DEFAULT_WEB_ROOT;
   const webRoot = webRootRaw.toLowerCase() === 'off' ? null : webRootRaw;
@@ -133,6 +131,24 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     realtimeMaxQueuedBytes,
     webRoot,
   });
+}
+
+/**
+ * TRUST_PROXY: `false`; `true` (trust every hop: the client IP is the first
+ * address of X-Forwarded-For, so the proxy must replace that header); a hop
+ * count; or the proxies' addresses / CIDR ranges (`127.0.0.1,10.0.0.0/8`,
+ * also `loopback`, `uniquelocal`): the client IP is then the nearest address
+ * that is not a trusted proxy, which a client cannot forge.
+ */
+function parseTrustProxy(raw: string | undefined, problems: string[]): boolean | number | string {
+  const value = raw?.trim() || 'false';
+  if (/^(true|false)$/i.test(value)) return value.toLowerCase() === 'true';
+  if (/^\d{1,2}$/.test(value)) return Number(value) === 0 ? false : Number(value);
+  const entries = value.split(',').map((entry) => entry.trim());
+  const address = /^(?:loopback|linklocal|uniquelocal|[0-9a-f.:]+(?:\/\d{1,3})?)$/i;
+  if (entries.every((entry) => address.test(entry) && /[0-9a-z]/i.test(entry))) return entries.join(',');
+  problems.push(`TRUST_PROXY must be true, false, a number of proxy hops, or the proxies' addresses like 127.0.0.1,10.0.0.0/8 (got "${raw}")`);
+  return false;
 }
 
 /** A URL as it may be printed: without its password. */

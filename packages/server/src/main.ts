@@ -30,6 +30,9 @@ async function main(): Promise<void> {
   await store.sessions.deleteExpired(new Date().toISOString());
   const app = await buildApp({ config, store, fanOut: redis?.fanOut, redis: redis?.link });
   if (redis) redis.link.log = { info: (message) => app.log.info(message), warn: (message) => app.log.warn(message) };
+  if (store.engine === 'postgres' && !redis) {
+    app.log.warn('PostgreSQL without REDIS_URL: run one instance only — several need REDIS_URL to share realtime events, rate limits and cache invalidation (docs/deploy.md)');
+  }
   startCipherPool();
   app.addHook('onClose', async () => {
     await store.close();

@@ -23,7 +23,7 @@ describe('GET /metrics with METRICS=on', () => {
     expect(text).toMatch(/^securechat_http_requests_total\{route="\/api\/users\/:username\/public-key\/",method="GET",status="200"\} 1$/m);
     expect(text).toMatch(/^securechat_messages_committed_total 1$/m);
     expect(text).toMatch(/^securechat_commit_batch_messages_count 1$/m);
-    expect(text).toMatch(/^securechat_cache_lookups\{cache="sessions",result="hit"\} [1-9]/m);
+    expect(text).toMatch(/^securechat_cache_lookups_total\{cache="sessions",result="hit"\} [1-9]/m);
     expect(text).toMatch(/^securechat_realtime_connections 0$/m);
     expect(text).toMatch(/^securechat_http_request_duration_seconds_bucket\{le="\+Inf",route="\/api\/messages\/send\/",method="POST"\} 1$/m);
     for (const secret of [alice.username, bob.username, alice.token, bob.token, 'counted, never shown']) expect(text).not.toContain(secret);

@@ -52,15 +52,20 @@ export function useMetrics(app: App, sources: MetricsSources): void {
     batches.observe(messages);
   });
 
-  new Gauge({
-    name: 'securechat_cache_lookups',
-    help: 'Cache lookups since start, answered from memory (hit) or passed to the database (miss)',
+  const counted = new Map<string, number>();
+  new Counter({
+    name: 'securechat_cache_lookups_total',
+    help: 'Cache lookups, answered from memory (hit) or passed to the database (miss)',
     labelNames: ['cache', 'result'],
     registers,
     collect() {
+      // The caches count for themselves; each scrape adds what they counted since the last one.
       for (const { cache, hits, misses } of sources.store.cacheStats?.() ?? []) {
-        this.set({ cache, result: 'hit' }, hits);
-        this.set({ cache, result: 'miss' }, misses);
+        for (const [result, total] of [['hit', hits], ['miss', misses]] as const) {
+          const key = `${cache}:${result}`;
+          this.inc({ cache, result }, total - (counted.get(key) ?? 0));
+          counted.set(key, total);
+        }
       }
     },
   });

@@ -58,7 +58,7 @@ export class RedisLink {
 
   /** Why it is down, for /readyz. */
   get problem(): string | null {
-    return this.#status === 'up' ? null : `Redis at ${this.#url} is not reachable (${this.#lastError}): serving from the database alone, realtime events from other instances are delayed up to 1 s and rate limits are not shared.`;
+    return this.#status === 'up' ? null : `Redis at ${this.#url} is not reachable (${this.#lastError}): serving from the database alone, realtime events from other instances are delayed up to 1 s and auth rate limits are not counted.`;
   }
 
   onStatus(listener: (status: 'up' | 'down') => void): void {
