@@ -6,8 +6,14 @@ import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import type { App } from '../src/http/context.ts';
 import { openStore, type Store } from '../src/store/index.ts';
+import { testDatabase } from './test-database.ts';
 
-/** Config for tests: in-memory database, no rate limit, the minimum KDF rounds, quiet logs. */
+export { testDatabase, testStoreKind, type TestDatabase } from './test-database.ts';
+
+/**
+ * Config for tests: in-memory database, no rate limit, the minimum KDF rounds, quiet logs.
+ * (startApp and startLiveServer put a test app on PostgreSQL instead when SECURECHAT_TEST_STORE=postgres: test-database.ts.)
+ */
 export function testConfig(env: Record<string, string> = {}) {
   return loadConfig({
     DATABASE_URL: 'sqlite::memory:',
@@ -24,8 +30,10 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+/** An app on a fresh database: SQLite in memory (or the DATABASE_URL given), or a PostgreSQL schema of its own (test-database.ts). */
 export async function startApp(env: Record<string, string> = {}, logStream?: NodeJS.WritableStream): Promise<TestApp> {
-  const config = testConfig(env);
+  const database = await testDatabase(env.DATABASE_URL);
+  const config = testConfig({ ...env, DATABASE_URL: database.url });
   const store = await openStore(config.databaseUrl);
   const app = await buildApp({ config, store, logStream });
   await app.ready();
@@ -35,6 +43,7 @@ export async function startApp(env: Record<string, string> = {}, logStream?: Nod
     async close() {
       await app.close();
       await store.close();
+      await database.drop();
     },
   };
 }

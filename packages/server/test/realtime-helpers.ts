@@ -8,7 +8,7 @@ import { buildApp } from '../src/app.ts';
 import type { App } from '../src/http/context.ts';
 import type { RealtimeOptions } from '../src/realtime/index.ts';
 import { openStore, type Store } from '../src/store/index.ts';
-import { testConfig } from './helpers.ts';
+import { testConfig, testDatabase } from './helpers.ts';
 
 export interface LiveServer {
   app: App;
@@ -20,12 +20,16 @@ export interface LiveServer {
   close(): Promise<void>;
 }
 
-/** A real listening server; `file: true` puts the database in a temporary file (the writer-thread path). */
+/**
+ * A real listening server; `file: true` puts the database in a temporary file (the writer-thread path). With
+ * SECURECHAT_TEST_STORE=postgres, a PostgreSQL schema of its own instead, file or not (test-database.ts).
+ */
 export async function startLiveServer(
   options: { env?: Record<string, string>; realtime?: Partial<RealtimeOptions>; file?: boolean } = {},
 ): Promise<LiveServer> {
   const dir = options.file ? mkdtempSync(join(tmpdir(), 'securechat-rt-')) : null;
-  const config = testConfig({ ...(dir ? { DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}` } : {}), ...options.env });
+  const database = await testDatabase(options.env?.DATABASE_URL ?? (dir ? `sqlite:${join(dir, 'db.sqlite')}` : undefined));
+  const config = testConfig({ ...options.env, DATABASE_URL: database.url });
   const store = await openStore(config.databaseUrl);
   const app = await buildApp({ config, store, realtime: options.realtime });
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -42,6 +46,7 @@ export async function startLiveServer(
       closed = true;
       await app.close();
       await store.close();
+      await database.drop();
       if (dir) rmSync(dir, { recursive: true, force: true });
     },
   };
