@@ -258,6 +258,24 @@ describe('the adapter', () => {
     expect(migrations.rows.map((r) => r.name)).toEqual(['0001_initial', '0002_message_client_id', '0003_signatures']);
   });
 
+  it('pages and catch-ups are range scans of (recipient, id) and (sender, id); prefix search one of the username index', async () => {
+    const plan = (query: string) =>
+      a.db.transaction().execute(async (trx) => {
+        // A near-empty table would be scanned whole: ask what the planner does when that is not an option.
+        await sql`SET LOCAL enable_seqscan = off`.execute(trx);
+        return (await sql.raw<{ 'QUERY PLAN': string }>(`EXPLAIN ${query}`).execute(trx)).rows.map((r) => r['QUERY PLAN']).join('\n');
+      });
+    expect(await plan('SELECT id FROM messages WHERE recipient_id = 1 AND id < 100 ORDER BY id DESC LIMIT 50')).toMatch(/Index (Only )?Scan Backward using messages_recipient/);
+    expect(await plan('SELECT id FROM messages WHERE sender_id = 1 AND id > 5 ORDER BY id LIMIT 50')).toMatch(/Index (Only )?Scan using messages_sender/);
+    const catchUp = await plan(
+      '(SELECT id FROM messages WHERE recipient_id = 1 AND id > 0 AND id <= 100 ORDER BY id LIMIT 50) UNION ' +
+        '(SELECT id FROM messages WHERE sender_id = 1 AND id > 0 AND id <= 100 ORDER BY id LIMIT 50) ORDER BY id LIMIT 50',
+    );
+    expect(catchUp).toMatch(/using messages_recipient/);
+    expect(catchUp).toMatch(/using messages_sender/);
+    expect(await plan(`SELECT id FROM users WHERE username_lower >= 'ab' AND username_lower < 'ab~' ORDER BY id`)).toMatch(/users_username_lower_key/);
+  });
+
   it('close commits what is pending, then refuses inserts and pings fail', async () => {
     const store = await openStore(database.url);
     const [s, t] = [await user(store, 'closing_s'), await user(store, 'closing_t')];
