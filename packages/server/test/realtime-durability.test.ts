@@ -9,8 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { http, startServerProcess, type ServerProcess } from './server-process.ts';
+import { inboxIds, listen } from './ws-listener.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'securechat-rt-durability-'));
 const running: ServerProcess[] = [];
@@ -23,29 +23,6 @@ async function start(): Promise<ServerProcess> {
   const server = await startServerProcess({ DATABASE_URL: `sqlite:${join(dir, 'storm.db')}`});
   running.push(server);
   return server;
-}
-
-interface Listener {
-  ids: number[];
-  ready: Promise<number>;
-  close(): void;
-}
-
-/** A WebSocket that records the id of every `message` event, in arrival order. */
-function listen(url: string, token: string, afterId?: number): Listener {
-  const query = afterId === undefined ? '' : `?after_id=${afterId}`;
-  const socket = new WebSocket(`${url.replace('http', 'ws')}/api/ws/${query}`, { headers: { 'x-auth-token': token } });
-  const ids: number[] = [];
-  const ready = new Promise<number>((resolve, reject) => {
-    socket.on('message', (data) => {
-      const event = JSON.parse(String(data)) as { type: string; last_id?: number; message?: { id: number } };
-      if (event.type === 'message') ids.push(event.message!.id);
-      if (event.type === 'ready') resolve(event.last_id!);
-    });
-    socket.on('error', reject);
-    socket.on('close', (code) => reject(new Error(`closed with ${code} before ready`)));
-  });
-  return { ids, ready, close: () => socket.terminate() };
 }
 
 describe('realtime across a crash', () => {
@@ -84,12 +61,7 @@ describe('realtime across a crash', () => {
     live.close();
 
     server = await start();
-    const stored = new Set<number>();
-    for (let url: string | undefined = '/api/messages/?limit=200'; url; ) {
-      const res = await http(server.url, 'GET', url, undefined, bob);
-      for (const message of res.json as Array<{ id: number }>) stored.add(message.id);
-      url = /<([^>]+)>; rel="next"/.exec(res.headers.get('link') ?? '')?.[1];
-    }
+    const stored = await inboxIds(server.url, bob);
     // Nothing was announced that the restarted server does not have.
     expect(announcedBeforeCrash.filter((id) => !stored.has(id))).toEqual([]);
     // Every 201 survived.

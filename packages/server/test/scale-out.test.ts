@@ -14,8 +14,8 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import WebSocket from 'ws';
 import { http, startServerProcess, type ServerProcess } from './server-process.ts';
+import { inboxIds, listen } from './ws-listener.ts';
 
 const DATABASE_URL = process.env.TEST_DATABASE_URL;
 const REDIS_URL = process.env.TEST_REDIS_URL;
@@ -75,41 +75,6 @@ async function register(url: string, username: string): Promise<string> {
   const res = await http(url, 'POST', '/api/auth/register/', { username, password: `scale-out-${username}-pw7` });
   expect(res.status, JSON.stringify(res.json)).toBe(201);
   return res.json.token as string;
-}
-
-interface Listener {
-  ids: number[];
-  ready: Promise<number>;
-  close(): void;
-}
-
-/** A WebSocket recording every message event's id, in arrival order. */
-function listen(url: string, token: string, afterId?: number): Listener {
-  const query = afterId === undefined ? '' : `?after_id=${afterId}`;
-  const socket = new WebSocket(`${url.replace('http', 'ws')}/api/ws/${query}`, { headers: { 'x-auth-token': token } });
-  const ids: number[] = [];
-  const ready = new Promise<number>((resolve, reject) => {
-    socket.on('message', (data) => {
-      const event = JSON.parse(String(data)) as { type: string; last_id?: number; message?: { id: number } };
-      if (event.type === 'message') ids.push(event.message!.id);
-      if (event.type === 'ready') resolve(event.last_id!);
-    });
-    socket.on('error', reject);
-    socket.on('close', (code) => reject(new Error(`closed with ${code} before ready`)));
-  });
-  return { ids, ready, close: () => socket.terminate() };
-}
-
-/** Every message id in the user's inbox, through `url`. */
-async function inboxIds(url: string, token: string): Promise<Set<number>> {
-  const ids = new Set<number>();
-  for (let next: string | undefined = '/api/messages/?limit=200'; next; ) {
-    const res = await http(url, 'GET', next, undefined, token);
-    expect(res.status).toBe(200);
-    for (const message of res.json as Array<{ id: number }>) ids.add(message.id);
-    next = /<([^>]+)>; rel="next"/.exec(res.headers.get('link') ?? '')?.[1];
-  }
-  return ids;
 }
 
 /**
