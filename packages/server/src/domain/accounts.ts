@@ -5,9 +5,10 @@
  */
 import { COMMON_PASSWORD_DETAIL, isCommonPassword } from '@securechat/protocol';
 import type { Config } from '../config.ts';
+import { isDjangoHash, verifyDjangoPassword } from '../crypto/django-passwords.ts';
 import { openEnvelope, sealPrivateKey } from '../crypto/keys.ts';
 import { hashPassword, verifyAgainstDummy, verifyPassword } from '../crypto/secrets.ts';
-import { UsernameTaken, type ResealedEnvelope, type Store, type UserKeyRow } from '../store/ports.ts';
+import { UsernameTaken, type ResealedEnvelope, type Store, type UserKeyRow, type UserRow } from '../store/ports.ts';
 import { checkEnvelope, checkSealedSigningKey, type ClientEnvelope, type ClientKeyPair, type SealedSigningKey } from './client-crypto.ts';
 import { Unauthorized, ValidationError } from './errors.ts';
 import type { Keyring } from './keyring.ts';
@@ -80,7 +81,7 @@ export class Accounts {
 
   async login({ username, password, userAgent }: Credentials): Promise<AuthResult> {
     const row = await this.#store.users.findByUsername(username);
-    const valid = row ? await verifyPassword(row.password_hash, password) : await verifyAgainstDummy(password);
+    const valid = row ? await this.#verify(row, password) : await verifyAgainstDummy(password);
     if (!row || !valid) throw new Unauthorized(BAD_CREDENTIALS);
     const key = await this.#store.users.currentKey(row.id);
     if (!key) throw new Error(`user ${row.id} has no key`);
@@ -168,9 +169,22 @@ export class Accounts {
 
   async #checkPassword(user: UserView, password: string, field: string): Promise<void> {
     const row = await this.#store.users.findByUsername(user.username);
-    if (!row || !(await verifyPassword(row.password_hash, password))) {
+    if (!row || !(await this.#verify(row, password))) {
       throw ValidationError.field(field, 'Password is incorrect.');
     }
+  }
+
+  /**
+   * Our Argon2id PHC hash, or a hash imported from the original Django
+   * backend (crypto/django-passwords.ts). A legacy hash that verifies is
+   * replaced by our Argon2id hash of the same password before the answer —
+   * unless a password change replaced it meanwhile (then that one stays).
+   */
+  async #verify(row: UserRow, password: string): Promise<boolean> {
+    if (!isDjangoHash(row.password_hash)) return verifyPassword(row.password_hash, password);
+    if (!(await verifyDjangoPassword(row.password_hash, password))) return false;
+    await this.#store.users.upgradePasswordHash(row.id, row.password_hash, await hashPassword(password));
+    return true;
   }
 }
 

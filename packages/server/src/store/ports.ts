@@ -89,6 +89,12 @@ export interface UserRepository {
   addKeyVersionAs(userId: number, key: NewKeyVersion, now: string, maxVersions?: number, expectedKeyId?: number): Promise<UserKeyRow | KeyVersionRefusal>;
   /** Password change, atomically: new hash, every envelope re-sealed, every session but `keepSessionId` deleted. */
   replaceSecrets(change: PasswordChangeWrite): Promise<void>;
+  /**
+   * Replaces the password hash only while it is still `from` (a legacy hash
+   * verified at login, upgraded to Argon2id): false when something else
+   * (a password change meanwhile) replaced it first, which then stays.
+   */
+  upgradePasswordHash(userId: number, from: string, to: string): Promise<boolean>;
   currentKeyId(userId: number): Promise<number | undefined>;
   /** Part B 11: one version's public keys and key_signature. */
   keyVersion(userId: number, keyId: number): Promise<PublicKeyVersion | undefined>;

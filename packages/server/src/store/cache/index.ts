@@ -95,6 +95,7 @@ function cachedUsers(
       await users.replaceSecrets(change);
       sessionsChanged(); // the other sessions are gone
     },
+    upgradePasswordHash: (userId, from, to) => users.upgradePasswordHash(userId, from, to),
     async currentKeyId(userId) {
       const cached = currentKeyIds.get(userId);
       if (cached !== undefined) return cached;

@@ -3,7 +3,7 @@ import type {
   KeyVersionRefusal, NewKeyVersion, NewUser, PasswordChangeWrite, PublicKeyRow, PublicKeyVersion, UserIdentity, UserKeyRow, UserRepository, UserRow,
 } from '../ports.ts';
 import { UsernameTaken } from '../ports.ts';
-import { usernameKey } from '../username-key.ts';
+import { isRegistrableName, PREFIX_END, usernameKey } from '../username-key.ts';
 import { inTransaction, isDatabaseError, UNIQUE_VIOLATION, type Pool, type PoolClient } from './database.ts';
 
 /** The unique constraint PostgreSQL names for `username_lower … UNIQUE` (migration 0001). */
@@ -62,7 +62,7 @@ export class PostgresUserRepository implements UserRepository {
 
   async create(user: NewUser): Promise<{ user: UserRow; key: UserKeyRow }> {
     const username_lower = usernameKey(user.username);
-    if (username_lower === null) throw new Error('usernames are ASCII');
+    if (username_lower === null || !isRegistrableName(user.username)) throw new Error('registered usernames are ASCII');
     try {
       return await inTransaction(this.#pool, async (client) => {
         const { rows } = await client.query<UserRow>(
@@ -117,6 +117,10 @@ export class PostgresUserRepository implements UserRepository {
     });
   }
 
+  async upgradePasswordHash(userId: number, from: string, to: string): Promise<boolean> {
+    return ((await this.#pool.query('UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3', [to, userId, from])).rowCount ?? 0) === 1;
+  }
+
   async currentKeyId(userId: number): Promise<number | undefined> {
     return (await this.#one<{ current_key_id: number }>('SELECT current_key_id FROM users WHERE id = $1', [userId]))?.current_key_id;
   }
@@ -153,11 +157,11 @@ export class PostgresUserRepository implements UserRepository {
     }
     const prefix = nameKey(options.prefix);
     if (prefix === null) return [];
-    // A range on the unique index (COLLATE "C", bytewise): usernames are ASCII, all below U+007F.
+    // A range on the unique index (COLLATE "C": UTF-8 bytewise), up to the prefix followed by the last code point (username-key.ts).
     return (
       await this.#pool.query<PublicKeyRow>(
         `${PUBLIC_KEYS} WHERE u.id <> $1 AND u.username_lower >= $2 AND u.username_lower < $3 ORDER BY u.id LIMIT $4 OFFSET $5`,
-        [exceptUserId, prefix, `${prefix}\u007f`, limit, offset],
+        [exceptUserId, prefix, `${prefix}${PREFIX_END}`, limit, offset],
       )
     ).rows;
   }

@@ -4,7 +4,7 @@ import type {
   UserIdentity, UserKeyRow, UserRepository, UserRow,
 } from '../ports.ts';
 import { UsernameTaken } from '../ports.ts';
-import { usernameKey } from '../username-key.ts';
+import { isRegistrableName, PREFIX_END, usernameKey } from '../username-key.ts';
 import type { Sqlite } from './database.ts';
 
 function isUniqueViolation(error: unknown): boolean {
@@ -30,6 +30,7 @@ export class SqliteUserRepository implements UserRepository {
   readonly #create;
   readonly #addKeyVersion;
   readonly #replaceSecrets;
+  readonly #upgradePasswordHash;
 
   constructor(sqlite: Sqlite) {
     this.#byUsername = sqlite.prepare<[string], UserRow>('SELECT * FROM users WHERE username_lower = ?');
@@ -46,7 +47,7 @@ export class SqliteUserRepository implements UserRepository {
     this.#listPublicKeys = sqlite.prepare<{ viewer: number; limit: number; offset: number }, PublicKeyRow>(
       `${PUBLIC_KEYS} WHERE u.id != @viewer ORDER BY u.id LIMIT @limit OFFSET @offset`,
     );
-    // A range on the unique index: usernames are ASCII, all below U+007F.
+    // A range on the unique index (BINARY: UTF-8 bytewise), up to the prefix followed by the last code point (username-key.ts).
     this.#listPublicKeysByPrefix = sqlite.prepare<{ viewer: number; prefix: string; end: string; limit: number; offset: number }, PublicKeyRow>(
       `${PUBLIC_KEYS} WHERE u.id != @viewer AND u.username_lower >= @prefix AND u.username_lower < @end ORDER BY u.id LIMIT @limit OFFSET @offset`,
     );
@@ -70,12 +71,13 @@ export class SqliteUserRepository implements UserRepository {
          encrypted_signing_key = @encrypted_signing_key, signing_key_nonce = @signing_key_nonce
        WHERE user_id = @user_id AND key_id = @key_id`,
     );
+    this.#upgradePasswordHash = sqlite.prepare<[string, number, string]>('UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?');
     const deleteOtherSessions = sqlite.prepare<[number, number]>('DELETE FROM sessions WHERE user_id = ? AND id != ?');
 
     // Transactions are synchronous: nothing else runs on the connection until they commit.
     this.#create = sqlite.transaction((user: NewUser) => {
       const username_lower = usernameKey(user.username);
-      if (username_lower === null) throw new Error('usernames are ASCII');
+      if (username_lower === null || !isRegistrableName(user.username)) throw new Error('registered usernames are ASCII');
       const row = insertUser.get({
         username: user.username,
         username_lower,
@@ -127,6 +129,10 @@ export class SqliteUserRepository implements UserRepository {
     this.#replaceSecrets(change);
   }
 
+  async upgradePasswordHash(userId: number, from: string, to: string): Promise<boolean> {
+    return this.#upgradePasswordHash.run(to, userId, from).changes === 1;
+  }
+
   async currentKeyId(userId: number): Promise<number | undefined> {
     return this.#currentKeyId.get(userId);
   }
@@ -161,7 +167,7 @@ export class SqliteUserRepository implements UserRepository {
     if (!options.prefix) return this.#listPublicKeys.all({ viewer, limit, offset });
     const prefix = usernameKey(options.prefix);
     if (prefix === null) return [];
-    return this.#listPublicKeysByPrefix.all({ viewer, prefix, end: `${prefix}\u007f`, limit, offset });
+    return this.#listPublicKeysByPrefix.all({ viewer, prefix, end: `${prefix}${PREFIX_END}`, limit, offset });
   }
 }
 
