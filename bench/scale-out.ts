@@ -23,6 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { connectionString } from '../packages/server/src/store/postgres/database.ts';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { post, registerUsers, type BenchUser } from './lib/api.ts';
@@ -210,7 +211,7 @@ async function crossInstanceLatency(deployment: Deployment, count: number) {
 }
 
 async function whyUnreachable(databaseUrl: string, redisUrl: string): Promise<string | null> {
-  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 2_000 });
+  const client = new pg.Client({ connectionString: connectionString(databaseUrl), connectionTimeoutMillis: 2_000 });
   try {
     await client.connect();
     await client.query('SELECT 1');
@@ -232,7 +233,7 @@ async function whyUnreachable(databaseUrl: string, redisUrl: string): Promise<st
 }
 
 async function createSchema(databaseUrl: string, schema: string): Promise<string> {
-  const client = new pg.Client({ connectionString: databaseUrl });
+  const client = new pg.Client({ connectionString: connectionString(databaseUrl) });
   await client.connect();
   await client.query(`CREATE SCHEMA ${schema}`);
   await client.end();
@@ -243,7 +244,7 @@ async function createSchema(databaseUrl: string, schema: string): Promise<string
 
 async function dropSchemas(databaseUrl: string, schemas: string[]): Promise<void> {
   if (schemas.length === 0) return;
-  const client = new pg.Client({ connectionString: databaseUrl });
+  const client = new pg.Client({ connectionString: connectionString(databaseUrl) });
   await client.connect();
   for (const schema of schemas) await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
   await client.end();

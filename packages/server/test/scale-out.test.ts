@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { connectionString } from '../src/store/postgres/database.ts';
 import { http, startServerProcess, type ServerProcess } from './server-process.ts';
 import { inboxIds, listen } from './ws-listener.ts';
 
@@ -31,7 +32,7 @@ const processes: ServerProcess[] = [];
 afterAll(async () => {
   for (const server of processes) server.child.kill('SIGKILL');
   if (!DATABASE_URL || schemas.length === 0) return;
-  const client = new pg.Client({ connectionString: DATABASE_URL });
+  const client = new pg.Client({ connectionString: connectionString(DATABASE_URL!) });
   await client.connect();
   for (const schema of schemas) await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
   await client.end();
@@ -40,7 +41,7 @@ afterAll(async () => {
 /** A fresh schema in the test database, and a DATABASE_URL whose connections use it. */
 async function freshDatabase(): Promise<string> {
   const schema = `scale_${randomBytes(6).toString('hex')}`;
-  const client = new pg.Client({ connectionString: DATABASE_URL });
+  const client = new pg.Client({ connectionString: connectionString(DATABASE_URL!) });
   await client.connect();
   await client.query(`CREATE SCHEMA ${schema}`);
   await client.end();
