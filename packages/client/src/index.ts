@@ -2,7 +2,7 @@ export {
   SecureChatClient, type Attachment, type CheckedPublicKeyEntry, type ClientOptions, type ListOptions, type Mode, type OutgoingMessage,
   type SendOptions, type SendProgress, type ServerLimits,
 } from './client.ts';
-export type { DecryptedMessage, MailboxMessage, UnreadableMessage } from './open-message.ts';
+export { NO_SENDER_COPY, type DecryptedMessage, type MailboxMessage, type UnreadableMessage } from './open-message.ts';
 export type {
   LiveMessage, StateChange, SubscribeOptions, Subscription, SubscriptionEvent, SubscriptionState, WebSocketConstructor, WebSocketLike,
 } from './subscription.ts';

@@ -33,9 +33,19 @@ export interface UnreadableMessage extends MessageMeta {
   readable: false;
   /** Why, as a sentence fragment: e.g. "its wrapped key does not open with your key version 1". */
   reason: string;
+  /**
+   * True for the reader's own sent message from before SecureChat (imported
+   * from the original backend, which kept no copy of the key for its
+   * sender): nothing is wrong with it, there is only nothing to open.
+   * `reason` is then NO_SENDER_COPY.
+   */
+  noSenderCopy?: boolean;
   text: null;
   attachment: null;
 }
+
+/** The `reason` of a message with `noSenderCopy`. */
+export const NO_SENDER_COPY = 'sent before SecureChat: no copy for the sender';
 
 /** What a mailbox yields: `text` is null (and `reason` set) when `readable` is false. */
 export type MailboxMessage = DecryptedMessage | UnreadableMessage;
@@ -65,6 +75,7 @@ export async function openMessage(raw: Message, options: OpenOptions): Promise<M
   const asRecipient = raw.recipient.id === options.userId;
   const keyId = asRecipient ? raw.key_id : (raw.sender_key_id ?? null);
   const wrapped = asRecipient ? raw.encrypted_symmetric_key : (raw.sender_encrypted_symmetric_key ?? '');
+  if (!asRecipient && isFromBeforeSecureChat(raw)) return { ...unreadable(NO_SENDER_COPY), noSenderCopy: true };
   if (keyId === null || wrapped === '') return unreadable(`it has no copy of its key for its ${asRecipient ? 'recipient' : 'sender'}`);
   const privateKey = options.keyFor(keyId);
   if (!privateKey) return unreadable(`it is for your key version ${keyId}, which you do not have`);
@@ -103,6 +114,15 @@ function malformedField(raw: Message): string | null {
   if (raw.sender_key_id != null && !isId(raw.sender_key_id)) return 'sender_key_id';
   if (raw.sender_encrypted_symmetric_key != null && typeof raw.sender_encrypted_symmetric_key !== 'string') return 'sender_encrypted_symmetric_key';
   return null;
+}
+
+/**
+ * A message as the original backend wrote it: no sender copy at all, and
+ * neither client_id nor signature (SecureChat's SDK always sends a client_id,
+ * and a server-mode send always makes the sender copy).
+ */
+function isFromBeforeSecureChat(raw: Message): boolean {
+  return raw.sender_key_id == null && !raw.sender_encrypted_symmetric_key && raw.client_id == null && raw.signature == null;
 }
 
 function isId(value: unknown): value is number {

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import {
   fingerprint, InvalidResponseError, KeysLockedError, type ContactStatus, type LiveMessage, type MailboxMessage, type Message, type Mode, type SubscriptionState,
+  type UnreadableMessage,
 } from '../index.ts';
 import { Context, parsePositiveInt } from './context.ts';
 import { describeError, UsageError } from './exit-codes.ts';
@@ -213,7 +214,7 @@ export async function mailbox(ctx: Context, direction: 'inbox' | 'sent', options
         m.id,
         direction === 'inbox' ? m.sender.username : m.recipient.username,
         when(m.sentAt),
-        m.readable ? preview(m.text) : `(cannot be decrypted: ${m.reason})`,
+        m.readable ? preview(m.text) : unreadableNote(m),
         m.attachment ? `${m.attachment.name || '(unnamed)'} ${size(m.attachment.data.length)}` : '',
       ]),
     ) + legendFor(marks, MESSAGE_LEGEND),
@@ -228,6 +229,11 @@ export async function read(ctx: Context, id: string, options: { save?: string })
     `Message #${message.id} from ${line(message.sender.username)} to ${line(message.recipient.username)}, ${when(message.sentAt)} UTC`,
     ...trustLines(message, { quiet: false }),
   ].join('\n');
+  if (!message.readable && message.noSenderCopy) {
+    // Nothing is wrong: the original backend kept no copy for the sender. Said plainly, exit 0.
+    ctx.print(`${heading}\n\n${unreadableNote(message)}`, { ...messageJson(message), saved_to: null });
+    return;
+  }
   if (!message.readable) {
     // The metadata on stdout (or JSON with readable: false), the reason on stderr, and a failing exit code.
     ctx.print(heading, { ...messageJson(message), saved_to: null });
@@ -292,10 +298,15 @@ export async function watch(ctx: Context, options: { after?: string }) {
 /** `read`'s layout; the attachment is not in the event, `read --save` fetches it. */
 function liveMessageText(m: LiveMessage): string {
   const lines = [`Message #${m.id} from ${line(m.sender.username)} to ${line(m.recipient.username)}, ${when(m.sentAt)} UTC`, ...trustLines(m, { quiet: true })];
-  lines.push(m.readable ? terminalText(m.text) : `(cannot be decrypted: ${line(m.reason)})`);
+  lines.push(m.readable ? terminalText(m.text) : unreadableNote(m));
   const a = m.attachmentInfo;
   if (a) lines.push(`Attachment: ${line(a.name) || '(unnamed)'} (${line(a.mime) || 'unknown type'}) — securechat read ${m.id} --save DIR saves it`);
   return lines.join('\n');
+}
+
+/** What shows instead of the text of a message that cannot be read: why, or — for one's own mail from before SecureChat — that there is no copy. */
+function unreadableNote(m: UnreadableMessage): string {
+  return m.noSenderCopy ? `(${line(m.reason)})` : `(cannot be decrypted: ${line(m.reason)})`;
 }
 
 /** As `inbox --json` rows, plus `mailbox`; the attachment has no size (its bytes are not in the event). */
