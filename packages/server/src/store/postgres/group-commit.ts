@@ -15,7 +15,7 @@
  *   rather than retried, since a retry could store its writes twice.
  *
  * @example
- * const inserts = new GroupCommit(pool, 'SELECT 1', (client, row) => insertRow(client, row));
+ * const inserts = new GroupCommit(pool, 'SELECT 1', (client, rows) => insertRows(client, rows));
  * const id = await inserts.submit(row);
  */
 import pg from 'pg';
@@ -41,7 +41,7 @@ class CommitUnknown extends Error {
 export class GroupCommit<T, R> {
   readonly #pool: Pool;
   readonly #begin: string;
-  readonly #write: (client: PoolClient, item: T) => Promise<R>;
+  readonly #write: (client: PoolClient, items: T[]) => Promise<R[]>;
   #queue: Pending<T, R>[] = [];
   #running = false;
   #closed = false;
@@ -49,8 +49,8 @@ export class GroupCommit<T, R> {
   /** Called with the number of writes of each committed transaction (metrics). */
   onCommit: (writes: number) => void = () => {};
 
-  /** `begin`: a statement each transaction runs first (messages.ts takes its lock); `write` runs each item inside the transaction. */
-  constructor(pool: Pool, begin: string, write: (client: PoolClient, item: T) => Promise<R>) {
+  /** `begin`: a statement each transaction runs first (messages.ts takes its lock); `write` writes the items inside the transaction, results in their order. */
+  constructor(pool: Pool, begin: string, write: (client: PoolClient, items: T[]) => Promise<R[]>) {
     this.#pool = pool;
     this.#begin = begin;
     this.#write = write;
@@ -119,10 +119,8 @@ export class GroupCommit<T, R> {
     const client = await this.#pool.connect();
     let broken: Error | undefined;
     try {
-      await client.query('BEGIN');
-      await client.query(this.#begin);
-      const results: R[] = [];
-      for (const item of items) results.push(await this.#write(client, item));
+      await client.query(`BEGIN; ${this.#begin}`); // one round trip (simple protocol, no parameters)
+      const results = await this.#write(client, items);
       try {
         await client.query('COMMIT');
       } catch (error) {

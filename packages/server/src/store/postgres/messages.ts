@@ -45,11 +45,12 @@ const COLUMNS = [
  * holds it (committed, or earlier in the same transaction). The conflict
  * target repeats the index's WHERE so PostgreSQL infers the partial index.
  */
-const INSERT = {
-  name: 'securechat_message_insert',
-  text: `INSERT INTO messages (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})
-    ON CONFLICT (sender_id, client_id) WHERE client_id IS NOT NULL DO NOTHING
-    RETURNING id`,
+const INSERT_PREFIX = `INSERT INTO messages (id, ${COLUMNS.join(', ')}) OVERRIDING SYSTEM VALUE VALUES`;
+const INSERT_SUFFIX = 'ON CONFLICT (sender_id, client_id) WHERE client_id IS NOT NULL DO NOTHING RETURNING id';
+/** A batch's ids, drawn in order from the identity's sequence (the only way ids are made: GENERATED ALWAYS). */
+const DRAW_IDS = {
+  name: 'securechat_message_draw_ids',
+  text: `SELECT nextval(pg_get_serial_sequence('messages', 'id')) AS id FROM generate_series(1, $1::int) ORDER BY id`,
 };
 const EXISTING = {
   name: 'securechat_message_existing',
@@ -135,13 +136,36 @@ function insertValues(row: NewMessage): unknown[] {
   ];
 }
 
-/** The new row's id; or, when ON CONFLICT skipped it, the row that holds its client_id. */
-async function insertOne(client: PoolClient, row: NewMessage): Promise<InsertOutcome> {
-  const inserted = await client.query<{ id: number }>({ ...INSERT, values: insertValues(row) });
-  if (inserted.rows[0]) return inserted.rows[0].id;
-  const found = await client.query<{ id: number; same: boolean }>({ ...EXISTING, values: [row.sender_id, row.client_id, row.request_digest ?? null] });
-  if (!found.rows[0]) throw new Error('the insert was skipped, yet no row holds its client_id');
-  return { existingId: found.rows[0].id, sameRequest: found.rows[0].same };
+/**
+ * One batch's rows in one statement: their ids drawn first, in order, under
+ * the insert lock (so id order is still commit order), then one multi-row
+ * INSERT with those ids; a row that ON CONFLICT skipped (its client_id is
+ * taken, by a committed row or an earlier one of this batch) is answered
+ * with the row that holds it. Two round trips per batch instead of one per
+ * row, while every other instance waits for the lock.
+ */
+async function insertRows(client: PoolClient, rows: NewMessage[]): Promise<InsertOutcome[]> {
+  const { rows: drawn } = await client.query<{ id: number }>({ ...DRAW_IDS, values: [rows.length] });
+  const ids = drawn.map((row) => row.id);
+  const values: unknown[] = [];
+  const tuples = rows.map((row, i) => {
+    const first = values.length;
+    values.push(ids[i], ...insertValues(row));
+    return `(${Array.from({ length: COLUMNS.length + 1 }, (_, j) => `$${first + j + 1}`).join(', ')})`;
+  });
+  const { rows: inserted } = await client.query<{ id: number }>({ text: `${INSERT_PREFIX} ${tuples.join(', ')} ${INSERT_SUFFIX}`, values });
+  const stored = new Set(inserted.map((row) => row.id));
+  const outcomes: InsertOutcome[] = [];
+  for (const [i, row] of rows.entries()) {
+    if (stored.has(ids[i]!)) {
+      outcomes.push(ids[i]!);
+      continue;
+    }
+    const found = await client.query<{ id: number; same: boolean }>({ ...EXISTING, values: [row.sender_id, row.client_id, row.request_digest ?? null] });
+    if (!found.rows[0]) throw new Error('the insert was skipped, yet no row holds its client_id');
+    outcomes.push({ existingId: found.rows[0].id, sameRequest: found.rows[0].same });
+  }
+  return outcomes;
 }
 
 export class PostgresMessageRepository implements MessageRepository {
@@ -153,7 +177,7 @@ export class PostgresMessageRepository implements MessageRepository {
     this.#pool = pool;
     // Taken first in each insert transaction, before any id is drawn (see the top of this file).
     const lock = `SELECT pg_advisory_xact_lock(${INSERT_LOCK_CLASS}, ${tableOid | 0})`;
-    this.#inserts = new GroupCommit(pool, lock, insertOne);
+    this.#inserts = new GroupCommit(pool, lock, insertRows);
   }
 
   /** The messages table's OID in the schema the connections use (search_path). */
