@@ -155,3 +155,31 @@ describe('MAX_KEY_VERSIONS', () => {
     }
   });
 });
+
+describe('a password change racing a rotation', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startApp();
+  });
+  afterAll(() => t.close());
+
+  it('writes nothing when its envelopes miss a key version committed since they were read (that key would stay sealed under the old password)', async () => {
+    const owner = await register(t.app, undefined, 'racing-rotation-pw-4');
+    const other = await call(t.app, 'POST', '/api/auth/login/', { body: { username: owner.username, password: owner.password } });
+    const keysBefore = await t.store.users.keys(owner.id); // what the password change read: version 1 only
+    expect((await call(t.app, 'POST', '/api/keys/rotate/', { token: owner.token, body: { password: owner.password } })).statusCode).toBe(200);
+
+    const hashBefore = (await t.store.users.findByUsername(owner.username))!.password_hash;
+    const replaced = await t.store.users.replaceSecrets({
+      userId: owner.id,
+      passwordHash: 'not-applied',
+      envelopes: keysBefore.map(({ key_id, encrypted_private_key, private_key_nonce, private_key_salt, private_key_iterations, sealed_by, encrypted_signing_key, signing_key_nonce }) => ({
+        key_id, encrypted_private_key, private_key_nonce, private_key_salt, private_key_iterations, sealed_by, encrypted_signing_key, signing_key_nonce,
+      })),
+      keepSessionId: -1,
+    });
+    expect(replaced).toBe(false);
+    expect((await t.store.users.findByUsername(owner.username))!.password_hash).toBe(hashBefore);
+    expect((await call(t.app, 'GET', '/api/auth/sessions/', { token: other.json().token })).statusCode).toBe(200); // no session was ended
+  });
+});

@@ -10,7 +10,7 @@ import { openEnvelope, sealPrivateKey } from '../crypto/keys.ts';
 import { hashPassword, verifyAgainstDummy, verifyPassword } from '../crypto/secrets.ts';
 import { UsernameTaken, type ResealedEnvelope, type Store, type UserKeyRow, type UserRow } from '../store/ports.ts';
 import { checkEnvelope, checkSealedSigningKey, type ClientEnvelope, type ClientKeyPair, type SealedSigningKey } from './client-crypto.ts';
-import { Unauthorized, ValidationError } from './errors.ts';
+import { Conflict, Unauthorized, ValidationError } from './errors.ts';
 import type { Keyring } from './keyring.ts';
 import type { Authenticated, Sessions } from './sessions.ts';
 import { NO_FAN_OUT, type FanOut } from '../realtime/fan-out.ts';
@@ -107,12 +107,15 @@ export class Accounts {
     await this.#checkPassword(auth.user, change.old_password, 'old_password');
     const keys = await this.#store.users.keys(auth.user.id);
     const envelopes = change.envelopes ? this.#clientEnvelopes(keys, change.envelopes) : await this.#resealOnServer(keys, change);
-    await this.#store.users.replaceSecrets({
+    const replaced = await this.#store.users.replaceSecrets({
       userId: auth.user.id,
       passwordHash: await hashPassword(change.new_password),
       envelopes,
       keepSessionId: auth.sessionId,
     });
+    if (!replaced) {
+      throw new Conflict('A key rotation finished while the password was being changed, so nothing was changed: fetch your keys (GET /api/keys/) and change the password again.');
+    }
     // B 9: the other sessions' connections close; every connection learns the (unchanged) current key was re-sealed.
     this.#fanOut.publish({ type: 'sessions_changed', userId: auth.user.id });
     this.#fanOut.publish({ type: 'key_rotated', userId: auth.user.id, keyId: Math.max(...keys.map((key) => key.key_id)) });

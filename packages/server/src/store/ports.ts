@@ -87,8 +87,13 @@ export interface UserRepository {
    * id, so a rotation checked against version N becomes N + 1 or nothing.
    */
   addKeyVersionAs(userId: number, key: NewKeyVersion, now: string, maxVersions?: number, expectedKeyId?: number): Promise<UserKeyRow | KeyVersionRefusal>;
-  /** Password change, atomically: new hash, every envelope re-sealed, every session but `keepSessionId` deleted. */
-  replaceSecrets(change: PasswordChangeWrite): Promise<void>;
+  /**
+   * Password change, atomically: new hash, every envelope re-sealed, every
+   * session but `keepSessionId` deleted. False, and nothing written, when
+   * `envelopes` no longer covers every key version (a rotation committed
+   * since they were read: its key would stay sealed under the old password).
+   */
+  replaceSecrets(change: PasswordChangeWrite): Promise<boolean>;
   /**
    * Replaces the password hash only while it is still `from` (a legacy hash
    * verified at login, upgraded to Argon2id): false when something else

@@ -92,8 +92,9 @@ function cachedUsers(
       return row;
     },
     async replaceSecrets(change: PasswordChangeWrite) {
-      await users.replaceSecrets(change);
-      sessionsChanged(); // the other sessions are gone
+      const replaced = await users.replaceSecrets(change);
+      if (replaced) sessionsChanged(); // the other sessions are gone
+      return replaced;
     },
     upgradePasswordHash: (userId, from, to) => users.upgradePasswordHash(userId, from, to),
     async currentKeyId(userId) {

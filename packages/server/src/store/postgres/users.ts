@@ -98,10 +98,24 @@ export class PostgresUserRepository implements UserRepository {
     });
   }
 
-  async replaceSecrets(change: PasswordChangeWrite): Promise<void> {
+  async replaceSecrets(change: PasswordChangeWrite): Promise<boolean> {
+    const stale = new Error('key versions changed');
+    try {
+      await this.#replaceSecrets(change, stale);
+      return true;
+    } catch (error) {
+      if (error === stale) return false; // rolled back: nothing written
+      throw error;
+    }
+  }
+
+  async #replaceSecrets(change: PasswordChangeWrite, stale: Error): Promise<void> {
     await inTransaction(this.#pool, async (client) => {
-      // The user's row first, as addKeyVersionAs does: one lock order, no deadlock between the two.
+      // The user's row first, as addKeyVersionAs does: one lock order, no deadlock between the two. Once
+      // it is ours no rotation can commit, and a rotation that committed before is seen by the count.
       await client.query('UPDATE users SET password_hash = $1 WHERE id = $2', [change.passwordHash, change.userId]);
+      const { rows } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM user_keys WHERE user_id = $1', [change.userId]);
+      if (rows[0]!.n !== new Set(change.envelopes.map((e) => e.key_id)).size) throw stale;
       for (const envelope of change.envelopes) {
         await client.query(
           `UPDATE user_keys SET encrypted_private_key = $1, private_key_nonce = $2, private_key_salt = $3, private_key_iterations = $4, sealed_by = $5,

@@ -96,10 +96,13 @@ export class SqliteUserRepository implements UserRepository {
       setCurrentKey.run(keyId, userId);
       return row;
     });
+    const keyVersionCount = sqlite.prepare<[number], number>('SELECT count(*) FROM user_keys WHERE user_id = ?').pluck();
     this.#replaceSecrets = sqlite.transaction((change: PasswordChangeWrite) => {
+      if (keyVersionCount.get(change.userId) !== new Set(change.envelopes.map((e) => e.key_id)).size) return false;
       setPasswordHash.run(change.passwordHash, change.userId);
       for (const envelope of change.envelopes) reseal.run({ ...envelope, user_id: change.userId });
       deleteOtherSessions.run(change.userId, change.keepSessionId);
+      return true;
     });
   }
 
@@ -125,8 +128,8 @@ export class SqliteUserRepository implements UserRepository {
     return this.#addKeyVersion(userId, key, now, maxVersions, expectedKeyId);
   }
 
-  async replaceSecrets(change: PasswordChangeWrite): Promise<void> {
-    this.#replaceSecrets(change);
+  async replaceSecrets(change: PasswordChangeWrite): Promise<boolean> {
+    return this.#replaceSecrets(change);
   }
 
   async upgradePasswordHash(userId: number, from: string, to: string): Promise<boolean> {
