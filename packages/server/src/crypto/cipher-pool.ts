@@ -19,11 +19,8 @@
  * - Encryption has no side effects, so when a thread dies its unfinished
  *   sends are encrypted on the event loop — except those whose body had
  *   moved to it, which fail. A thread that cannot start turns the pool off.
- * - Part B 11: the threads also verify end-to-end sends' Ed25519 signatures
- *   (verifyOnPool). One verification costs OpenSSL ~0.15 ms of CPU, more
- *   than the rest of an end-to-end send costs the event loop, so it runs
- *   beside the event loop like encryption does; it has no side effects
- *   either, and falls back to the event loop the same way.
+ * - Part B 11's signature checks do not come here any more: they are
+ *   verified on the event loop (verifyOnPool below says why).
  *
  * @example
  * const ciphertext = await encryptOnPool({ text: 'hi', attachment: null }, { recipient: { pem, publicKey }, sender }, senderId);
@@ -65,9 +62,9 @@ export interface SignatureCheck {
   bytes: Uint8Array;
 }
 
-export type CipherRequest = EncryptRequest | { id: number; verify: SignatureCheck };
+export type CipherRequest = EncryptRequest;
 
-export type CipherReply = { id: number; ciphertext: MessageCiphertext | null } | { id: number; valid: boolean } | { id: number; error: string };
+export type CipherReply = { id: number; ciphertext: MessageCiphertext | null } | { id: number; error: string };
 
 interface Plaintext {
   text: string;
@@ -79,13 +76,12 @@ interface Keys {
   sender: PoolKey;
 }
 
-type Job = { plain: Plaintext; keys: Keys; check?: never } | { check: SignatureCheck; plain?: never; keys?: never };
-type Outcome = MessageCiphertext | null | boolean;
-
-type Task = Job & {
-  resolve(outcome: Outcome): void;
+interface Task {
+  plain: Plaintext;
+  keys: Keys;
+  resolve(ciphertext: MessageCiphertext | null): void;
   reject(error: Error): void;
-};
+}
 
 /**
  * Compiled (dist/, what npm start runs), a thread runs cipher-worker.js
@@ -95,24 +91,37 @@ type Task = Job & {
 const THREAD_URL = import.meta.url.endsWith('.ts') ? new URL('./cipher-thread.mjs', import.meta.url) : new URL('./cipher-worker.js', import.meta.url);
 const POOL_SIZE = Math.max(1, availableParallelism() - 1);
 const ON_POOL_BELOW_BYTES = 1024 * 1024;
-const VERIFY_ON_THREAD = true;
 
 /** Same result as hybrid.ts's encryptMessage; `affinity` (the sender's id) picks the thread. */
 export function encryptOnPool(plain: Plaintext, keys: Keys, affinity: number): Promise<MessageCiphertext | null> {
   if (!poolWorks || attachmentBytes(plain.attachment) >= ON_POOL_BELOW_BYTES) return encryptOnEventLoop(plain, keys);
   const thread = threadAt(affinity % POOL_SIZE);
-  return new Promise((resolve, reject) => thread.submit({ plain, keys, resolve: resolve as (outcome: Outcome) => void, reject }));
+  return new Promise((resolve, reject) => thread.submit({ plain, keys, resolve, reject }));
 }
 
 /**
- * Part B 11: whether the signature verifies, checked on a pool thread (the
- * sender's, by `affinity`, so a sender's sends keep their order). Never
- * rejects for a malformed key or signature: that is `false`.
+ * Part B 11: whether an end-to-end send's signature verifies. Never rejects;
+ * a malformed key or signature is `false`. The name and the promise are
+ * kept for its caller (domain/mail.ts), but the check runs right here, on
+ * the event loop, and is settled before this returns.
+ *
+ * Why not on a pool thread any more (it was, while OpenSSL took 0.08–0.19 ms
+ * a verify): libsodium verifies in ~48 µs (ed25519.ts), and the thread hop
+ * costs most of that again. Measured on this project's 2-core machine with
+ * bench/signed-sends.ts, one alternating run of 8 rounds (2026-12-01,
+ * bench/RESULTS.md "Signed sends"): the server's extra CPU per signed send
+ * was +0.074 ms verifying here against +0.109 ms on the pool thread (medians
+ * of the rounds), and signed sends reached 81.9 % of unsigned req/s here
+ * against 80.4 % with the hop. Posting the check, waking the thread and
+ * waking the event loop for the answer cost ~35 µs of CPU under load (~15 µs
+ * in a quiet process), and with the load generator on the same 2 cores CPU
+ * is what limits sends, so the event loop wins. `affinity` is unused (order
+ * is kept trivially). A machine with idle cores might gain from the hop
+ * again: re-measure with `bench/signed-sends.ts --server pool=<dist of
+ * 1ba94ac>` before moving it back.
  */
-export function verifyOnPool(check: SignatureCheck, affinity: number): Promise<boolean> {
-  if (!VERIFY_ON_THREAD || !poolWorks) return Promise.resolve(verifyOnEventLoop(check));
-  const thread = threadAt(affinity % POOL_SIZE);
-  return new Promise((resolve, reject) => thread.submit({ check, resolve: resolve as (outcome: Outcome) => void, reject }));
+export function verifyOnPool(check: SignatureCheck, _affinity: number): Promise<boolean> {
+  return Promise.resolve(verifyEd25519(ed25519PublicKey(check.signingPublicKey), check.bytes, check.signature));
 }
 
 /** Starts the threads ahead of the first sends, which would otherwise wait for a thread to load (~0.3 s). */
@@ -120,7 +129,7 @@ export function startCipherPool(): void {
   for (let slot = 0; slot < POOL_SIZE; slot++) threadAt(slot);
 }
 
-/** How many sends were encrypted (or signatures verified) where, since the process started. */
+/** How many sends were encrypted where, since the process started. */
 export const cipherPoolCounts = { onThread: 0, onEventLoop: 0 };
 
 /** Stops the pool's threads; sends still in them are encrypted on the event loop. The next send starts a thread again. */
@@ -141,15 +150,9 @@ function encryptOnEventLoop(plain: Plaintext, keys: Keys): Promise<MessageCipher
   return encryptMessage(plain, { recipient: keys.recipient.publicKey, sender: keys.sender.publicKey });
 }
 
-function verifyOnEventLoop(check: SignatureCheck): boolean {
-  cipherPoolCounts.onEventLoop += 1;
-  return verifyEd25519(ed25519PublicKey(check.signingPublicKey), check.bytes, check.signature);
-}
-
 /** A task whose thread stopped, done here instead. */
 function runOnEventLoop(task: Task): void {
-  if (task.check) task.resolve(verifyOnEventLoop(task.check));
-  else encryptOnEventLoop(task.plain!, task.keys!).then(task.resolve, task.reject);
+  encryptOnEventLoop(task.plain, task.keys).then(task.resolve, task.reject);
 }
 
 function attachmentBytes(attachment: PlainAttachment | null): number {
@@ -176,15 +179,11 @@ class CipherThread {
   submit(task: Task): void {
     const id = nextId++;
     this.#tasks.set(id, task);
-    let request: CipherRequest;
-    if (task.check) request = { id, verify: task.check };
-    else {
-      const { text, attachment } = task.plain!;
-      if (attachment && !Buffer.isBuffer(attachment) && attachment.base64.buffer instanceof ArrayBuffer) {
-        this.#moving.add(attachment.base64.buffer);
-      }
-      request = { id, text, attachment, recipientPem: task.keys!.recipient.pem, senderPem: task.keys!.sender.pem };
+    const { text, attachment } = task.plain;
+    if (attachment && !Buffer.isBuffer(attachment) && attachment.base64.buffer instanceof ArrayBuffer) {
+      this.#moving.add(attachment.base64.buffer);
     }
+    const request: CipherRequest = { id, text, attachment, recipientPem: task.keys.recipient.pem, senderPem: task.keys.sender.pem };
     // Sends of the same event-loop turn go out as one message.
     if (this.#outbox.push(request) === 1) setImmediate(() => this.#flush());
   }
@@ -210,7 +209,6 @@ class CipherThread {
       if (!task) continue; // already finished on the event loop
       cipherPoolCounts.onThread += 1;
       if ('error' in reply) task.reject(new Error(reply.error));
-      else if ('valid' in reply) task.resolve(reply.valid);
       else task.resolve(reply.ciphertext && withBufferAttachment(reply.ciphertext));
     }
     if (this.#tasks.size === 0) this.#worker.unref();
@@ -225,7 +223,7 @@ class CipherThread {
       process.emitWarning(`send encryption stays on the event loop: its thread could not start (${error.message})`);
     }
     for (const task of this.#tasks.values()) {
-      if (task.plain && wasMoved(task.plain.attachment)) task.reject(new Error('the cipher thread stopped while it held this attachment'));
+      if (wasMoved(task.plain.attachment)) task.reject(new Error('the cipher thread stopped while it held this attachment'));
       else runOnEventLoop(task);
     }
     this.#tasks.clear();

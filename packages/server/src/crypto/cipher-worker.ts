@@ -1,13 +1,11 @@
 /**
  * A cipher-pool thread (see cipher-pool.ts): encrypts each batch of sends it
- * is given — or, for end-to-end sends (Part B 11), verifies their signatures —
- * and answers a few at a time.
+ * is given and answers a few at a time.
  */
 import type { KeyObject } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import { BoundedMap } from '../bounded-map.ts';
-import type { CipherReply, CipherRequest, EncryptRequest, SignatureCheck } from './cipher-pool.ts';
-import { ed25519PublicKey, verifyEd25519 } from './ed25519.ts';
+import type { CipherReply, CipherRequest, EncryptRequest } from './cipher-pool.ts';
 import { asBuffer, ownsItsMemory } from '../shared-buffer.ts';
 import { encryptMessage, type PlainAttachment } from './hybrid.ts';
 import { parsePublicKey } from './keys.ts';
@@ -22,11 +20,6 @@ function keyOf(pem: string): KeyObject {
   let key = keysByPem.get(pem);
   if (key === undefined) keysByPem.set(pem, (key = parsePublicKey(pem)));
   return key;
-}
-
-/** A signing key needs no cache: decoding its 44 characters of base64 costs ~0.2 µs, about what a lookup by them would. */
-function verify(id: number, check: SignatureCheck): void {
-  reply({ id, valid: verifyEd25519(ed25519PublicKey(check.signingPublicKey), check.bytes, check.signature) });
 }
 
 function plainAttachment(attachment: EncryptRequest['attachment']): PlainAttachment | null {
@@ -65,8 +58,5 @@ function flush(): void {
 }
 
 port.on('message', (batch: CipherRequest[]) => {
-  for (const request of batch) {
-    if ('verify' in request) verify(request.id, request.verify);
-    else void encrypt(request);
-  }
+  for (const request of batch) void encrypt(request);
 });
