@@ -1,28 +1,31 @@
 /**
  * What verifying signatures (API.md B 11) costs the server's sends. On one
  * server (compiled, as npm start runs it; temporary SQLite file), in
- * alternating rounds, best round of each kept:
+ * alternating rounds:
  *
  * - send-text: the server-mode send of run.ts (nothing to verify: it should
  *   not move);
  * - send-e2e: end-to-end sends with a client_id, unsigned, from accounts
  *   without signing keys;
  * - send-e2e-signed: the same bodies plus `signature`, from accounts whose
- *   key has a signing key: the server verifies every one (Ed25519, on its
- *   cipher-pool threads).
+ *   key has a signing key: the server verifies every one (Ed25519).
  *
- * The cost of verification is send-e2e-signed against send-e2e. Bodies are
- * made by the load worker before each run (bench/lib/e2e-bodies.ts), each
- * with its own client_id, so none is a repeat. With `--before <main.js>`
- * (a build from before B 11, which ignores the signing fields) the same
- * loads run against it too, in the same alternation: before/after per
- * scenario. `--server <label>=<main.js>` (repeatable) adds more builds the
- * same way, each compared with "after" (e.g. the same commit verifying on
- * the event loop instead of the cipher pool). Part of `npm run bench`; alone:
+ * The cost of verification is send-e2e-signed against send-e2e, run back to
+ * back on the same server, their order swapped every round; it is reported
+ * as the median over rounds of signed ÷ unsigned req/s and of the extra
+ * server CPU per send, and from each scenario's best round (the table's
+ * rows). Bodies are made by the load worker before each run
+ * (bench/lib/e2e-bodies.ts), each with its own client_id, so none is a
+ * repeat. With `--before <main.js>` (an older build) the same loads run
+ * against it too, in the same rounds: before/after per scenario.
+ * `--server <label>=<main.js>` (repeatable) adds more builds the same way,
+ * each compared with "after" (e.g. the same commit verifying on the cipher
+ * pool instead of the event loop). `--rounds N` runs N rounds instead of 3
+ * (1 with --quick), `--duration S` measures S seconds instead of 10 (2 with
+ * --quick): on a busy shared machine many short rounds do better than a few
+ * long ones. Part of `npm run bench`; alone:
  *
- * `--rounds N` alternates N rounds instead of 3 (1 with --quick).
- *
- *   npm run build:js && npx tsx bench/signed-sends.ts [--quick] [--rounds N] [--before /path/to/old/packages/server/dist/main.js] [--server label=/path/to/main.js]
+ *   npm run build:js && npx tsx bench/signed-sends.ts [--quick] [--rounds N] [--duration S] [--before /path/to/old/packages/server/dist/main.js] [--server label=/path/to/main.js]
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -43,6 +46,8 @@ export interface SignedSendOptions {
   servers?: Array<{ label: string; main: string }>;
   /** alternating rounds (default 3, 1 with quick) */
   rounds?: number;
+  /** measured seconds per scenario and round (default 10, 2 with quick) */
+  duration?: number;
 }
 
 const CONNECTIONS = 32;
@@ -61,7 +66,7 @@ interface Target {
 
 export async function runSignedSends(options: SignedSendOptions): Promise<Row[]> {
   const { quick, log } = options;
-  const duration = quick ? 2 : 10;
+  const duration = options.duration ?? (quick ? 2 : 10);
   const warmup = quick ? 1 : 3;
   const rounds = options.rounds ?? (quick ? 1 : 3);
   const bodies = Math.ceil(MAX_EXPECTED_RPS * (duration + warmup) * 1.2);
@@ -70,19 +75,21 @@ export async function runSignedSends(options: SignedSendOptions): Promise<Row[]>
     targets.push(await prepare('after', SERVER_MAIN, bodies, log));
     if (options.before) targets.push(await prepare('before', options.before, bodies, log));
     for (const { label, main } of options.servers ?? []) targets.push(await prepare(label, main, bodies, log));
-    const best = new Map<string, Measured>();
+    const all = new Map<string, Measured[]>();
     for (let round = 0; round < rounds; round++) {
-      for (const name of ['send-text', 'send-e2e', 'send-e2e-signed']) {
-        for (const target of targets) {
+      // Each server's signed and unsigned end-to-end sends back to back, their order swapped every
+      // round (ABBA), so a load that comes and goes on a shared machine weighs on both alike.
+      const names = round % 2 === 0 ? ['send-text', 'send-e2e', 'send-e2e-signed'] : ['send-text', 'send-e2e-signed', 'send-e2e'];
+      for (const target of round % 2 === 0 ? targets : [...targets].reverse()) {
+        for (const name of names) {
           const key = `${name} (${target.label})`;
           const result = await measure(target.service, { ...target.specs[name]!, duration, warmup });
-          log(`round ${round + 1}: ${key}: ${result.rps.toFixed(0)} req/s, p99 ${result.p99} ms, ${result.errors} errors${result.reusedBodies ? `, ${result.reusedBodies} reused bodies` : ''}`);
-          const kept = best.get(key);
-          if (!kept || result.rps > kept.rps) best.set(key, result);
+          log(`round ${round + 1}: ${key}: ${result.rps.toFixed(0)} req/s, ${result.cpuMsPerRequest.toFixed(3)} CPU ms/req, p99 ${result.p99} ms, ${result.errors} errors${result.reusedBodies ? `, ${result.reusedBodies} reused bodies` : ''}`);
+          all.set(key, [...(all.get(key) ?? []), result]);
         }
       }
     }
-    return rows(best, targets.map((t) => t.label), rounds);
+    return rows(all, targets.map((t) => t.label), rounds);
   } finally {
     for (const target of targets) {
       await target.service.stop();
@@ -91,18 +98,42 @@ export async function runSignedSends(options: SignedSendOptions): Promise<Row[]>
   }
 }
 
-function rows(best: Map<string, Measured>, labels: string[], rounds: number): Row[] {
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/**
+ * Rows of each scenario's best round (req/s, latency, its CPU); the cost of
+ * verification also as medians over rounds of signed ÷ unsigned measured
+ * back to back, which a busy shared machine moves less than a best round.
+ */
+function rows(all: Map<string, Measured[]>, labels: string[], rounds: number): Row[] {
   const out: Row[] = [];
+  const bestOf = (key: string) => all.get(key)!.reduce((a, b) => (b.rps > a.rps ? b : a));
+  const best = new Map([...all.keys()].map((key) => [key, bestOf(key)]));
   for (const label of labels) {
     const text = best.get(`send-text (${label})`)!;
     const plain = best.get(`send-e2e (${label})`)!;
     const signed = best.get(`send-e2e-signed (${label})`)!;
+    const plains = all.get(`send-e2e (${label})`)!;
+    const signeds = all.get(`send-e2e-signed (${label})`)!;
+    const ratio = median(signeds.map((s, i) => s.rps / plains[i]!.rps));
+    const cpu = median(signeds.map((s, i) => s.cpuMsPerRequest - plains[i]!.cpuMsPerRequest));
     const row = (scenario: string, r: Measured, note?: string): Row => ({
       scenario: `${scenario} (${label})`, rps: r.rps, p50: r.p50, p90: r.p90, p99: r.p99, errors: r.errors, cpuMsPerRequest: r.cpuMsPerRequest, note,
     });
     const cost = 1 - signed.rps / plain.rps;
     out.push(row('send-text', text), row('send-e2e', plain));
-    out.push(row('send-e2e-signed', signed, `${(cost * 100).toFixed(1)} % fewer req/s than send-e2e, +${(signed.cpuMsPerRequest - plain.cpuMsPerRequest).toFixed(3)} CPU ms/send (best of ${rounds} rounds each)${signed.reusedBodies ? `; ${signed.reusedBodies} sends reused a body` : ''}`));
+    out.push(
+      row(
+        'send-e2e-signed',
+        signed,
+        `${((1 - ratio) * 100).toFixed(1)} % fewer req/s than send-e2e and +${cpu.toFixed(3)} CPU ms/send (medians of ${rounds} rounds, back to back); ` +
+          `best rounds: ${(cost * 100).toFixed(1)} %, +${(signed.cpuMsPerRequest - plain.cpuMsPerRequest).toFixed(3)} CPU ms${signed.reusedBodies ? `; ${signed.reusedBodies} sends reused a body` : ''}`,
+      ),
+    );
   }
   for (const label of labels.filter((l) => l !== 'after')) {
     for (const name of ['send-text', 'send-e2e', 'send-e2e-signed']) {
@@ -185,11 +216,17 @@ async function main(): Promise<void> {
     if (!label || main.length === 0 || label === 'after' || label === 'before') throw new Error(`--server wants <label>=<main.js> with a label other than after/before, got ${process.argv[i + 1]}`);
     return [{ label, main: main.join('=') }];
   });
-  const roundsAt = process.argv.indexOf('--rounds');
-  const rounds = roundsAt > 0 ? Number(process.argv[roundsAt + 1]) : undefined;
-  if (rounds !== undefined && !(Number.isInteger(rounds) && rounds > 0)) throw new Error(`--rounds wants a positive integer, got ${process.argv[roundsAt + 1]}`);
+  const count = (flag: string): number | undefined => {
+    const at = process.argv.indexOf(flag);
+    if (at < 0) return undefined;
+    const value = Number(process.argv[at + 1]);
+    if (!(Number.isInteger(value) && value > 0)) throw new Error(`${flag} wants a positive integer, got ${process.argv[at + 1]}`);
+    return value;
+  };
+  const rounds = count('--rounds');
+  const duration = count('--duration');
   const log = (line: string) => process.stderr.write(`[signed-sends] ${line}\n`);
-  const rows = await runSignedSends({ quick, log, servers, ...(before ? { before } : {}), ...(rounds ? { rounds } : {}) });
+  const rows = await runSignedSends({ quick, log, servers, ...(before ? { before } : {}), ...(rounds ? { rounds } : {}), ...(duration ? { duration } : {}) });
   console.log('\n' + renderTable(rows) + '\n');
   console.log(renderTable(rows, true) + '\n');
   console.log(`saved ${saveResults(rows, { signedSends: true }, quick)}`);
