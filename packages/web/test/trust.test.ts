@@ -165,8 +165,8 @@ describe.skipIf(skipBrowser)('trust in the web app: safety numbers, unsigned mes
     const aliceId = sdk.alice.user!.id;
     const bobId = sdk.bob.user!.id;
 
-    // Pages see the restart: their live connection is refused until the server is back.
-    for (const p of [alice, bob]) p.allow.push(/WebSocket connection to .* failed: .*ERR_CONNECTION_REFUSED/);
+    // Pages see the restart: their live connection is cut (reset mid-handshake) or refused until the server is back.
+    for (const p of [alice, bob]) p.allow.push(/WebSocket connection to .* failed: .*ERR_CONNECTION_(?:REFUSED|RESET)/);
     await server.tamper((db: Db) => {
       db.prepare(
         `INSERT INTO user_keys (user_id, key_id, public_key, encrypted_private_key, private_key_nonce, private_key_salt, private_key_iterations, sealed_by, created_at,
