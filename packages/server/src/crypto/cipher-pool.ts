@@ -19,18 +19,16 @@
  * - Encryption has no side effects, so when a thread dies its unfinished
  *   sends are encrypted on the event loop — except those whose body had
  *   moved to it, which fail. A thread that cannot start turns the pool off.
- * - Part B 11's signature checks do not come here any more: they are
- *   verified on the event loop (verifyOnPool below says why).
+ * - Part B 11's signature checks do not come here: they are verified on
+ *   the event loop (domain/mail.ts says why).
  *
  * @example
  * const ciphertext = await encryptOnPool({ text: 'hi', attachment: null }, { recipient: { pem, publicKey }, sender }, senderId);
- * const valid = await verifyOnPool({ signingPublicKey, signature, bytes }, senderId);
  */
 import type { KeyObject } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { asBuffer } from '../shared-buffer.ts';
-import { ed25519PublicKey, verifyEd25519 } from './ed25519.ts';
 import { encryptMessage, type MessageCiphertext, type PlainAttachment } from './hybrid.ts';
 
 /**
@@ -50,16 +48,6 @@ export interface EncryptRequest {
   attachment: Uint8Array | { base64: Uint8Array } | null;
   recipientPem: string;
   senderPem: string;
-}
-
-/** Part B 11: an Ed25519 signature to check (ed25519.ts). */
-export interface SignatureCheck {
-  /** base64 of the 32 raw bytes, as stored */
-  signingPublicKey: string;
-  /** base64, as sent */
-  signature: string;
-  /** the canonical bytes (protocol's messageSigningBytesFromDigests) */
-  bytes: Uint8Array;
 }
 
 export type CipherRequest = EncryptRequest;
@@ -97,31 +85,6 @@ export function encryptOnPool(plain: Plaintext, keys: Keys, affinity: number): P
   if (!poolWorks || attachmentBytes(plain.attachment) >= ON_POOL_BELOW_BYTES) return encryptOnEventLoop(plain, keys);
   const thread = threadAt(affinity % POOL_SIZE);
   return new Promise((resolve, reject) => thread.submit({ plain, keys, resolve, reject }));
-}
-
-/**
- * Part B 11: whether an end-to-end send's signature verifies. Never rejects;
- * a malformed key or signature is `false`. The name and the promise are
- * kept for its caller (domain/mail.ts), but the check runs right here, on
- * the event loop, and is settled before this returns.
- *
- * Why not on a pool thread any more (it was, while OpenSSL took 0.08–0.19 ms
- * a verify): libsodium verifies in ~48 µs (ed25519.ts), and the thread hop
- * costs most of that again. Measured on this project's 2-core machine with
- * bench/signed-sends.ts, one alternating run of 8 rounds (2026-12-01,
- * bench/RESULTS.md "Signed sends"): the server's extra CPU per signed send
- * was +0.074 ms verifying here against +0.109 ms on the pool thread (medians
- * of the rounds), and signed sends reached 81.9 % of unsigned req/s here
- * against 80.4 % with the hop. Posting the check, waking the thread and
- * waking the event loop for the answer cost ~35 µs of CPU under load (~15 µs
- * in a quiet process), and with the load generator on the same 2 cores CPU
- * is what limits sends, so the event loop wins. `affinity` is unused (order
- * is kept trivially). A machine with idle cores might gain from the hop
- * again: re-measure with `bench/signed-sends.ts --server pool=<dist of
- * 1ba94ac>` before moving it back.
- */
-export function verifyOnPool(check: SignatureCheck, _affinity: number): Promise<boolean> {
-  return Promise.resolve(verifyEd25519(ed25519PublicKey(check.signingPublicKey), check.bytes, check.signature));
 }
 
 /** Starts the threads ahead of the first sends, which would otherwise wait for a thread to load (~0.3 s). */

@@ -3,7 +3,7 @@
  * `crypto_sign_verify_detached`: a `signing_public_key` is kept as its 32 raw
  * bytes, and a signature is checked over the canonical bytes the protocol
  * package builds. The one implementation for both kinds of signature: a
- * message's on every end-to-end send (cipher-pool.ts's verifyOnPool) and a
+ * message's on every end-to-end send (domain/mail.ts) and a
  * key link's at rotation (domain/keyring.ts).
  *
  * Why libsodium and not node:crypto: on this project's 2-core Xeon a verify

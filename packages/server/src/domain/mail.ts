@@ -5,7 +5,8 @@
 import { messageSigningBytesFromDigests } from '@securechat/protocol';
 import type { Config } from '../config.ts';
 import { decodedLengthOfBytes, decodeStrictBase64, encodedLength } from '../crypto/base64.ts';
-import { encryptOnPool, verifyOnPool } from '../crypto/cipher-pool.ts';
+import { encryptOnPool } from '../crypto/cipher-pool.ts';
+import { ed25519PublicKey, verifyEd25519 } from '../crypto/ed25519.ts';
 import { ED25519_SIGNATURE_BYTES } from '../crypto/ed25519.ts';
 import { requireBytes } from './client-crypto.ts';
 import type { MessageCiphertext, PlainAttachment } from '../crypto/hybrid.ts';
@@ -135,7 +136,13 @@ export class Mail {
         },
         sealed.digests!,
       );
-      if (!(await verifyOnPool({ signingPublicKey: senderKey.signingPublicKey!, signature, bytes }, sender.id))) throw badSignature(senderKey.keyId);
+      // On the event loop, not a cipher thread: libsodium verifies in ~48 µs
+      // and the hop to a thread and back costs ~35 µs of CPU under load. On
+      // 2 cores shared with the load generator CPU is what limits sends:
+      // +0.074 server CPU ms per signed send here against +0.109 with the
+      // hop (bench/RESULTS.md, "Signed sends"). Re-measure with
+      // bench/signed-sends.ts on a machine with idle cores before moving it.
+      if (!verifyEd25519(ed25519PublicKey(senderKey.signingPublicKey!), bytes, signature)) throw badSignature(senderKey.keyId);
     }
     // Every field written out: objects of one fixed shape. Spreading the
     // thread's reply into new objects made V8 build their hidden classes
