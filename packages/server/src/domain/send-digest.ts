@@ -22,6 +22,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { setImmediate } from 'node:timers/promises';
+import { usernameKey } from '../store/username-key.ts';
 import type { EncryptedSend } from './encrypted-send.ts';
 import { ValidationError } from './errors.ts';
 
@@ -37,6 +38,15 @@ export function checkClientId(clientId: string): void {
   }
 }
 
+/**
+ * The recipient as the store compares names (ASCII case only): a retry to
+ * "BOB" is the send to "bob", but two imported names that differ only in
+ * a non-ASCII letter's case ("Äda", "äda") are two people, never one send.
+ */
+function recipientKey(recipient: string): string {
+  return usernameKey(recipient) ?? recipient;
+}
+
 /** Hashed between turns of the event loop: ~1 ms of SHA-256 per slice. */
 const SLICE_BYTES = 1024 * 1024;
 
@@ -44,7 +54,7 @@ const SLICE_BYTES = 1024 * 1024;
 export async function encryptedSendDigest(request: EncryptedSend): Promise<string> {
   const hash = createHash('sha256');
   hash.update('securechat/send/e2e/v1\n');
-  text(hash, request.recipient.toLowerCase());
+  text(hash, recipientKey(request.recipient));
   number(hash, request.key_id);
   number(hash, request.sender_key_id);
   text(hash, request.encrypted_symmetric_key ?? '');
@@ -76,7 +86,7 @@ export interface PlaintextShape {
 export function plaintextSendDigest(shape: PlaintextShape): string {
   const hash = createHash('sha256');
   hash.update('securechat/send/plain/v1\n');
-  text(hash, shape.recipient.toLowerCase());
+  text(hash, recipientKey(shape.recipient));
   text(hash, shape.attachment_name ?? '');
   text(hash, shape.attachment_mime ?? '');
   number(hash, shape.textBytes);
