@@ -179,8 +179,11 @@ export async function register(p: WatchedPage, username: string, password: strin
   await chatReady(page).waitFor({ timeout: 60_000 });
 }
 
-/** Fills and submits "Log in"; resolves when the chat screen shows. */
-export async function logIn(p: WatchedPage, username: string, password: string, options: { remember?: boolean } = {}): Promise<void> {
+/**
+ * Fills and submits "Log in"; resolves when the chat screen shows.
+ * `original`: ticks "Original client account" (server mode: accounts made by original clients or imported from the original backend).
+ */
+export async function logIn(p: WatchedPage, username: string, password: string, options: { remember?: boolean; original?: boolean } = {}): Promise<void> {
   const { page } = p;
   await page.getByRole('tab', { name: 'Log in' }).click();
   await page.getByLabel('Username').fill(username);
@@ -188,8 +191,9 @@ export async function logIn(p: WatchedPage, username: string, password: string, 
   const remember = page.getByRole('checkbox', { name: 'Remember this device' });
   if (options.remember) await remember.check();
   else await remember.uncheck();
+  if (options.original) await page.getByRole('checkbox', { name: 'Original client account (server-side keys, weaker)' }).check();
   await page.getByRole('button', { name: 'Log in', exact: true }).click();
-  await page.getByRole('button', { name: 'Deriving keys…' }).or(chatReady(page)).first().waitFor();
+  await page.getByRole('button', { name: options.original ? 'Logging in…' : 'Deriving keys…' }).or(chatReady(page)).first().waitFor();
   await chatReady(page).waitFor({ timeout: 60_000 });
 }
 

@@ -48,7 +48,7 @@ export function ConversationList({ chat, onOpen }: { chat: ChatStore; onOpen: (p
 function preview(message: ChatMessage | null, myId: number): string {
   if (!message) return 'No messages yet';
   const prefix = message.sender.id === myId ? 'You: ' : '';
-  if (message.text === null) return `${prefix}Message cannot be read`;
+  if (message.text === null) return message.noSenderCopy ? `${prefix}Sent before SecureChat` : `${prefix}Message cannot be read`;
   const text = message.text.replace(/\s+/g, ' ').trim();
   if (text) return prefix + (text.length > 80 ? `${text.slice(0, 80)}…` : text);
   return message.attachment ? `${prefix}File: ${message.attachment.name || 'attachment'}` : `${prefix}(empty message)`;

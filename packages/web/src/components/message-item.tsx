@@ -16,7 +16,13 @@ export function MessageItem({ message, mine }: { message: ChatMessage; mine: boo
       </header>
       {forged && <NotVerified trust={trust} />}
       {message.text === null ? (
-        <p class="message__unreadable">This message cannot be read: {message.unreadableReason}.</p>
+        message.noSenderCopy ? (
+          <p class="message__no-copy quiet" title={NO_COPY_WHY}>
+            {NO_COPY}
+          </p>
+        ) : (
+          <p class="message__unreadable">This message cannot be read: {message.unreadableReason}.</p>
+        )
       ) : (
         message.text !== '' && (
           <p class="message__text" dir="auto">
@@ -28,6 +34,10 @@ export function MessageItem({ message, mine }: { message: ChatMessage; mine: boo
     </article>
   );
 }
+
+/** One's own message imported from the original backend: nothing is wrong, there is only no copy to open (calm, not an error). */
+const NO_COPY = 'Sent before SecureChat — no copy was kept for you, the sender.';
+const NO_COPY_WHY = 'The original server wrapped each message’s key for its recipient only, so there is no copy here for you to open.';
 
 const UNSIGNED = 'Sent by an older client or from a server-mode account: it has no signature, so nothing proves who wrote it.';
 

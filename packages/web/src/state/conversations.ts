@@ -34,6 +34,12 @@ export interface ChatMessage {
   /** Null when the message cannot be read; `unreadableReason` says why. */
   text: string | null;
   unreadableReason: string | null;
+  /**
+   * The reader's own message from before SecureChat (imported from the
+   * original backend, which kept no copy of its key for the sender): not
+   * readable, but nothing is wrong with it (the SDK's `noSenderCopy`).
+   */
+  noSenderCopy: boolean;
   attachment: ChatAttachment | null;
   /** Who wrote it, as far as the SDK can tell (signature, key change, replay). */
   trust: MessageTrust;
@@ -311,6 +317,7 @@ export class ChatStore {
           sentAt: typeof stored.sent_at === 'string' ? stored.sent_at : new Date().toISOString(),
           text,
           unreadableReason: null,
+          noSenderCopy: false,
           attachment: attachment ? { name: attachment.name, mime: attachment.mime, data: attachment.data, fetch: null } : null,
           trust: {
             signature: signed ? 'valid' : 'unsigned', keyChange: 'none', replayOf: null, verified: signed,
@@ -471,6 +478,7 @@ function fromMailbox(message: MailboxMessage, client: SecureChatClient): ChatMes
     sentAt: message.sentAt,
     text: message.readable ? message.text : null,
     unreadableReason: message.readable ? null : message.reason,
+    noSenderCopy: !message.readable && message.noSenderCopy === true,
     attachment,
     trust: trustOf(message),
   };
@@ -485,6 +493,7 @@ function fromLive(message: LiveMessage): ChatMessage {
     sentAt: message.sentAt,
     text: message.readable ? message.text : null,
     unreadableReason: message.readable ? null : message.reason,
+    noSenderCopy: !message.readable && message.noSenderCopy === true,
     attachment: info ? { name: info.name, mime: info.mime, data: null, fetch: message.readable ? () => message.fetchAttachment() : null } : null,
     trust: trustOf(message),
   };
