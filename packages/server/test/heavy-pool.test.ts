@@ -1,7 +1,8 @@
 import { pbkdf2Sync } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { runHeavy } from '../src/crypto/heavy-pool.ts';
+import { heavyPoolLoad, runHeavy } from '../src/crypto/heavy-pool.ts';
 
 /** Nice value of each of this process's threads (Linux /proc). */
 function threadNiceValues(): number[] {
@@ -25,6 +26,14 @@ describe('heavy-crypto threads', () => {
     await expect(runHeavy('argon2Verify', { hash: 'not a PHC string', password: 'pw' })).rejects.toThrow();
     const pair = await runHeavy('rsaKeyPair', { modulusLength: 2048 });
     expect(pair.publicKey).toMatch(/^-----BEGIN PUBLIC KEY-----/);
+  });
+
+  it('runs as many registrations\' key generations at once as there are cores, and queues the rest', async () => {
+    const cores = availableParallelism();
+    const pairs = Array.from({ length: cores + 1 }, () => runHeavy('rsaKeyPair', { modulusLength: 2048 }));
+    expect(heavyPoolLoad().running.bulk).toBe(cores);
+    expect(heavyPoolLoad().waiting.bulk).toBe(1);
+    expect(new Set((await Promise.all(pairs)).map((pair) => pair.publicKey)).size).toBe(cores + 1);
   });
 
   it.runIf(process.platform === 'linux')('run at the lowest scheduling priority while the event loop keeps normal priority', async () => {

@@ -3,14 +3,19 @@
  * pool of worker threads, never on the event loop. Three rules keep it from
  * slowing everyone else's requests down:
  *
- * - at most `cores - 1` general threads (at least 1), so one core is left
- *   for answering requests, plus one thread only for short interactive work
- *   (Argon2: logins); further operations queue (heavy-queue.ts says in
- *   which order: a login never waits behind a password change's PBKDF2
- *   batch, and bulk work is shared out between requests in turn);
+ * - one general thread per core, plus one thread only for short
+ *   interactive work (Argon2: logins); further operations queue
+ *   (heavy-queue.ts says in which order: a login never waits behind a
+ *   password change's PBKDF2 batch, and bulk work is shared out between
+ *   requests in turn);
  * - every thread runs below the event loop's scheduling priority (on Linux):
  *   general threads at nice 19, the interactive one at nice 10, so when a
  *   core is contended the event loop wins it, and a login beats bulk work.
+ *   That is what lets the general threads take every core: at nice 19 a
+ *   thread gets ~1.5 % of a core the event loop wants (CFS weights 15 vs
+ *   1024), so a registration storm uses what requests leave and no more.
+ *   With `cores - 1` threads registrations used half of a 2-core machine
+ *   while it was otherwise idle (bench/RESULTS.md: "register").
  *   Libuv's shared thread pool could not do this: its threads also serve
  *   file I/O and DNS;
  * - the operations of one request that may be many (a password change
@@ -59,7 +64,7 @@ interface Thread {
 }
 
 const WORKER_URL = new URL('./heavy-worker.mjs', import.meta.url);
-const THREADS: Record<ThreadKind, number> = { general: Math.max(1, availableParallelism() - 1), interactive: 1 };
+const THREADS: Record<ThreadKind, number> = { general: availableParallelism(), interactive: 1 };
 const NICE: Record<ThreadKind, number> = { general: constants.priority.PRIORITY_LOW, interactive: 10 };
 const queue = new HeavyQueue<Task>();
 const idle: Record<ThreadKind, Thread[]> = { general: [], interactive: [] };
