@@ -1,8 +1,9 @@
 /**
- * PostgreSQL + Redis (API B 12) beside SQLite, in one run: send-text,
- * inbox-50 and send-attachment (64 KiB) on SQLite (one instance), on
- * PostgreSQL with one instance and with two (connections split between
- * them), deployments alternating round by round, best round of each kept;
+ * PostgreSQL + Redis (API B 12) beside SQLite, in one run: send-text (with
+ * 32 and with 128 connections), inbox-50 and send-attachment (64 KiB) on
+ * SQLite (one instance), on PostgreSQL with one instance and with two
+ * (connections split between them), deployments alternating round by
+ * round, best round of each kept;
  * then the cross-instance delivery latency (a send on instance 1 → the
  * event on a WebSocket on instance 2).
  *
@@ -80,8 +81,13 @@ export async function runScaleOut({ quick, log }: ScaleOutOptions): Promise<Row[
 
     const text = 'x'.repeat(256);
     const attachment = randomBytes(64 * 1024).toString('base64');
-    const scenarios: Array<{ name: string; spec: (d: Deployment) => Omit<LoadSpec, 'url' | 'duration' | 'warmup' | 'connections'> }> = [
-      { name: 'send-text', spec: (d) => ({ kind: 'send', path: '/api/messages/send/', tokens: d.users.map((u) => u.token), recipients: d.users.map((u) => u.username), text }) },
+    const sendText = (d: Deployment) => ({ kind: 'send', path: '/api/messages/send/', tokens: d.users.map((u) => u.token), recipients: d.users.map((u) => u.username), text }) as const;
+    const scenarios: Array<{ name: string; connections?: number; spec: (d: Deployment) => Omit<LoadSpec, 'url' | 'duration' | 'warmup' | 'connections'> }> = [
+      { name: 'send-text', spec: sendText },
+      // Commits are serialised across instances (ids drawn under a lock held to COMMIT, so commit order is id order): with
+      // 32 closed-loop connections split over two instances each waits for the other's fsync and batches halve; with more
+      // senders in flight the batches grow instead. This row shows which of the two limits a deployment meets.
+      { name: 'send-text, 128 connections', connections: 128, spec: sendText },
       { name: 'inbox-50', spec: (d) => ({ kind: 'get', path: '/api/messages/', tokens: [d.reader.token] }) },
       {
         name: 'send-attachment',
@@ -93,7 +99,7 @@ export async function runScaleOut({ quick, log }: ScaleOutOptions): Promise<Row[
       const best = new Map<Deployment, Measured>();
       for (let round = 0; round < rounds; round++) {
         for (const deployment of deployments) {
-          const result = await measureSplit(deployment, { ...scenario.spec(deployment), duration, warmup });
+          const result = await measureSplit(deployment, { ...scenario.spec(deployment), duration, warmup }, scenario.connections ?? CONNECTIONS);
           if (!best.has(deployment) || result.rps > best.get(deployment)!.rps) best.set(deployment, result);
         }
       }
@@ -115,7 +121,7 @@ export async function runScaleOut({ quick, log }: ScaleOutOptions): Promise<Row[
       p90: latency.p90,
       p99: latency.p99,
       errors: latency.missing,
-      note: `${latency.count} sends on instance 1 at ~${latency.rate}/s, each to a WebSocket on instance 2: 201 → event p50 ${latency.afterAck.p50.toFixed(1)} / p99 ${latency.afterAck.p99.toFixed(1)} ms (the columns: request sent → event); ${latency.missing} never arrived, ${latency.outOfOrder} out of order`,
+      note: `${latency.count} sends on instance 1 at ~${latency.rate}/s, each to a WebSocket on instance 2 (which spent ${latency.receiverCpuMs.toFixed(3)} CPU ms per event delivered): 201 → event p50 ${latency.afterAck.p50.toFixed(1)} / p99 ${latency.afterAck.p99.toFixed(1)} ms (the columns: request sent → event); ${latency.missing} never arrived, ${latency.outOfOrder} out of order`,
     });
     log(`cross-instance delivery: p99 ${latency.p99.toFixed(1)} ms, ${latency.missing} missing`);
     return rows;
@@ -135,13 +141,13 @@ async function deploy(label: string, instances: Service[], databasePids: () => n
 }
 
 /** The load, its connections split evenly over the deployment's instances, all at once; CPU of servers and database over the run. */
-async function measureSplit(deployment: Deployment, spec: Omit<LoadSpec, 'url' | 'connections'>): Promise<Measured> {
+async function measureSplit(deployment: Deployment, spec: Omit<LoadSpec, 'url' | 'connections'>, connections: number): Promise<Measured> {
   const servers = deployment.instances.map((s) => s.child.pid!);
   const cpu = (pids: number[]) => pids.reduce((sum, pid) => sum + safeCpuMs(pid), 0);
   const serverBefore = cpu(servers);
   // Backends the pools open during the run are new pids: counted from zero.
   const databaseBefore = new Map(deployment.databasePids().map((pid) => [pid, safeCpuMs(pid)]));
-  const share = Math.floor(CONNECTIONS / deployment.instances.length);
+  const share = Math.floor(connections / deployment.instances.length);
   const results = await Promise.all(deployment.instances.map((instance) => runLoad({ ...spec, url: instance.url, connections: share } as LoadSpec)));
   const all = results.reduce((sum, r) => sum + r.allRequests, 0);
   const sum = (pick: (r: LoadResult) => number) => results.reduce((total, r) => total + pick(r), 0);
@@ -180,6 +186,7 @@ async function crossInstanceLatency(deployment: Deployment, count: number) {
   });
   const rate = 200;
   const sent: Array<{ id: number; start: number; acked: number }> = [];
+  const receiverCpuBefore = safeCpuMs(two!.child.pid!);
   const started = performance.now();
   await Promise.all(
     Array.from({ length: count }, async (_, i) => {
@@ -191,6 +198,8 @@ async function crossInstanceLatency(deployment: Deployment, count: number) {
   );
   const deadline = performance.now() + 5_000;
   while (sent.some((s) => !arrived.has(s.id)) && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  // What instance 2 spent per event it delivered (the Redis message, the read from the database, the frame); it served nothing else meanwhile.
+  const receiverCpuMs = (safeCpuMs(two!.child.pid!) - receiverCpuBefore) / Math.max(1, arrived.size);
   socket.terminate();
   const delivered = sent.filter((s) => arrived.has(s.id));
   const total = delivered.map((s) => arrived.get(s.id)! - s.start).sort((a, b) => a - b);
@@ -201,6 +210,7 @@ async function crossInstanceLatency(deployment: Deployment, count: number) {
   return {
     count,
     rate,
+    receiverCpuMs,
     missing: sent.length - delivered.length,
     outOfOrder,
     p50: pct(total, 50),

@@ -1,6 +1,6 @@
 /** The benchmark's table, its JSON record and the committed summary. */
 import { execSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { renderAttacks, type AttackResult } from './attack-report.ts';
 
@@ -87,5 +87,15 @@ ${renderTable(rows, true)}
 
 ${notes.map((n) => `- ${n}`).join('\n')}
 ${attackSection}${realtimeSection}`;
-  writeFileSync(new URL('../RESULTS.md', import.meta.url), text);
+  const file = new URL('../RESULTS.md', import.meta.url);
+  writeFileSync(file, `${text}\n${keptSections(file)}`);
+}
+
+/** Marks where RESULTS.md's hand-written sections start (single measurements, analyses): a full run rewrites what is above it only. */
+const KEPT_MARKER = '<!-- Sections below are written by hand and kept by npm run bench. -->';
+
+function keptSections(file: URL): string {
+  const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const at = old.indexOf(KEPT_MARKER);
+  return at === -1 ? `${KEPT_MARKER}\n` : old.slice(at);
 }
