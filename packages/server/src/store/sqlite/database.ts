@@ -27,10 +27,21 @@ export function sqlitePath(databaseUrl: string): string {
   return databaseUrl.slice('sqlite:'.length);
 }
 
+/**
+ * 16 KiB pages instead of SQLite's 4 KiB: a 64 KiB attachment (87 KB of
+ * base64) spans 6 overflow pages instead of 22, so its insert, WAL frames
+ * and checkpoint cost about a fifth less kernel time (~0.17 vs 0.21 CPU ms in
+ * isolation), while a batch of text messages writes about as much as before
+ * (docs/performance.md, "Attachments").
+ */
+const PAGE_SIZE = 16_384;
+
 export async function openDatabase(databaseUrl: string): Promise<OpenDatabase> {
   const path = sqlitePath(databaseUrl);
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const sqlite = new Database(path);
+  // Only a new, empty file takes a page size (a database in WAL mode keeps the one it has).
+  sqlite.pragma(`page_size = ${PAGE_SIZE}`);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('busy_timeout = 5000');
