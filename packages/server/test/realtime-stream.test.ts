@@ -71,6 +71,10 @@ function scripted(options: Partial<RealtimeOptions> = {}) {
         hooks.catchUpIds?.();
         return ids;
       },
+      async catchUpMessages(page: { userId: number; afterId: number; upToId: number; limit: number }) {
+        const ids = await this.catchUpIds(page);
+        return committed.filter((r) => ids.includes(r.id));
+      },
       async findWithoutAttachments(ids: number[]) {
         return committed.filter((r) => ids.includes(r.id)).reverse(); // any order
       },

@@ -231,17 +231,16 @@ export class EventStream {
       this.#overflowed = false;
       const upTo = await store.messages.lastIdOf(userId);
       while (cursor < upTo) {
-        const ids = await store.messages.catchUpIds({ userId, afterId: cursor, upToId: upTo, limit: this.#context.options.catchUpPageSize });
-        if (ids.length === 0) break;
-        const rows = await store.messages.findWithoutAttachments(ids);
-        rows.sort((a, b) => a.id - b.id);
+        const limit = this.#context.options.catchUpPageSize;
+        const rows = await store.messages.catchUpMessages({ userId, afterId: cursor, upToId: upTo, limit });
         for (const row of rows) {
           if (this.closed) return upTo;
           if (row.id <= this.#floor) continue;
           this.#floor = row.id;
           await this.#sendPaced(messageEvent(row.recipient_id === userId ? 'inbox' : 'sent', row.id, eventMessageJson(messageView(row))));
         }
-        cursor = ids.at(-1)!;
+        if (rows.length < limit) break;
+        cursor = rows.at(-1)!.id;
         // A fast reader never makes a send wait, and the reads are synchronous underneath: without a
         // turn of the event loop per page, 100,000 messages would hold it for seconds.
         await new Promise((resolve) => setImmediate(resolve));
@@ -305,16 +304,15 @@ export class EventStream {
     const { store } = this.#context.domain;
     const userId = this.#session.userId;
     while (this.#floor < upTo && this.#phase === 'live') {
-      const ids = await store.messages.catchUpIds({ userId, afterId: this.#floor, upToId: upTo, limit: this.#context.options.catchUpPageSize });
-      if (ids.length === 0) return;
-      const rows = await store.messages.findWithoutAttachments(ids);
-      rows.sort((a, b) => a.id - b.id);
+      const limit = this.#context.options.catchUpPageSize;
+      // One statement for ids and rows: a cross-instance event costs its receiver one query.
+      const rows = await store.messages.catchUpMessages({ userId, afterId: this.#floor, upToId: upTo, limit });
       for (const row of rows) {
         if (this.#phase !== 'live' || row.id <= this.#floor) continue;
         this.#floor = row.id;
         this.#sendLive(messageEvent(row.recipient_id === userId ? 'inbox' : 'sent', row.id, eventMessageJson(messageView(row))));
       }
-      if (this.#floor < ids.at(-1)!) this.#floor = ids.at(-1)!; // an id whose row vanished is not waited for
+      if (rows.length < limit) return;
     }
   }
 

@@ -197,6 +197,8 @@ export interface MessageRepository {
   readAttachment(id: number): Promise<Buffer>;
   /** Ids of the user's messages (received or sent) in (afterId, upToId], oldest first, at most `limit`. */
   catchUpIds(page: CatchUpPage): Promise<number[]>;
+  /** The same messages' rows without their attachments (as findWithoutAttachments), oldest first: one statement, so one snapshot and one round trip. */
+  catchUpMessages(page: CatchUpPage): Promise<MessageRow[]>;
   /** The largest id among the user's messages, received or sent; 0 if none. */
   lastIdOf(userId: number): Promise<number>;
   /** The ids of one mailbox page, in page order, with the size of each message's attachment. */

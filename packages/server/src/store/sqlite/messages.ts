@@ -66,6 +66,7 @@ export class SqliteMessageRepository implements MessageRepository {
   readonly #pages;
   readonly #eventRows;
   readonly #catchUp;
+  readonly #catchUpRows;
   readonly #lastId;
 
   constructor(sqlite: Sqlite) {
@@ -89,9 +90,11 @@ export class SqliteMessageRepository implements MessageRepository {
     this.#eventRows = sqlite.prepare<[string], MessageRow>(`${SELECT_WITHOUT_ATTACHMENT} WHERE m.id IN (SELECT value FROM json_each(?))`);
     // Each half is a range scan of its index; UNION merges them (a message to oneself once) in id order.
     const half = (owner: string) => `SELECT id FROM (SELECT id FROM messages WHERE ${owner} = @user AND id > @after AND id <= @upTo ORDER BY id LIMIT @limit)`;
-    this.#catchUp = sqlite
-      .prepare<{ user: number; after: number; upTo: number; limit: number }, number>(`${half('recipient_id')} UNION ${half('sender_id')} ORDER BY id LIMIT @limit`)
-      .pluck();
+    const catchUpIds = `${half('recipient_id')} UNION ${half('sender_id')} ORDER BY id LIMIT @limit`;
+    this.#catchUp = sqlite.prepare<{ user: number; after: number; upTo: number; limit: number }, number>(catchUpIds).pluck();
+    this.#catchUpRows = sqlite.prepare<{ user: number; after: number; upTo: number; limit: number }, MessageRow>(
+      `${SELECT_WITHOUT_ATTACHMENT} WHERE m.id IN (${catchUpIds}) ORDER BY m.id`,
+    );
     this.#lastId = sqlite
       .prepare<{ user: number }, number>(
         'SELECT max(coalesce((SELECT max(id) FROM messages WHERE recipient_id = @user), 0), coalesce((SELECT max(id) FROM messages WHERE sender_id = @user), 0))',
@@ -151,6 +154,10 @@ export class SqliteMessageRepository implements MessageRepository {
   /** Ids of the user's messages (received or sent) in (afterId, upToId], oldest first, at most `limit`. */
   async catchUpIds(page: CatchUpPage): Promise<number[]> {
     return this.#catchUp.all({ user: page.userId, after: page.afterId, upTo: page.upToId, limit: page.limit });
+  }
+
+  async catchUpMessages(page: CatchUpPage): Promise<MessageRow[]> {
+    return this.#catchUpRows.all({ user: page.userId, after: page.afterId, upTo: page.upToId, limit: page.limit });
   }
 
   /** The largest id among the user's messages, received or sent; 0 if none. */
