@@ -9,7 +9,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDomain } from '../src/app.ts';
 import { LocalFanOut, type FanOutEvent } from '../src/realtime/fan-out.ts';
-import { openStore, UsernameTaken, type InsertOutcome, type NewMessage, type Store } from '../src/store/index.ts';
+import { openStore, UsernameTaken, type CatchUpPage, type InsertOutcome, type NewMessage, type Store } from '../src/store/index.ts';
 import { testConfig } from './helpers.ts';
 import { createSchema, type TestDatabase } from './test-database.ts';
 
@@ -50,12 +50,13 @@ describe('ids become visible in increasing order across instances (API B 9, B 12
     const [s1, s2, r] = [await user(a, 'order_s1'), await user(a, 'order_s2'), await user(a, 'order_r')];
     let inserting = true;
     const observations: number[][] = [];
+    const catchUpIds = async (page: CatchUpPage) => (await reader.messages.catchUpMessages(page)).map((row) => row.id);
     const poll = (async () => {
       while (inserting) {
         // One statement, one snapshot: what a catch-up sees at once.
-        observations.push(await reader.messages.catchUpIds({ userId: r, afterId: 0, upToId: Number.MAX_SAFE_INTEGER, limit: 1_000_000 }));
+        observations.push(await catchUpIds({ userId: r, afterId: 0, upToId: Number.MAX_SAFE_INTEGER, limit: 1_000_000 }));
         const last = await reader.messages.lastIdOf(r);
-        const upTo = await reader.messages.catchUpIds({ userId: r, afterId: 0, upToId: last, limit: 1_000_000 });
+        const upTo = await catchUpIds({ userId: r, afterId: 0, upToId: last, limit: 1_000_000 });
         // lastIdOf's snapshot came first: everything up to it must be in the later one.
         observations.push(upTo.filter((id) => id <= last));
       }
@@ -80,7 +81,7 @@ describe('ids become visible in increasing order across instances (API B 9, B 12
     expect(new Set(all).size).toBe(400);
     // Each instance's batches resolve in id order.
     for (const ids of [fromA, fromB]) for (let i = 1; i < ids.length; i++) expect(ids[i]).toBeGreaterThan(ids[i - 1]!);
-    const final = await reader.messages.catchUpIds({ userId: r, afterId: 0, upToId: Number.MAX_SAFE_INTEGER, limit: 1_000_000 });
+    const final = await catchUpIds({ userId: r, afterId: 0, upToId: Number.MAX_SAFE_INTEGER, limit: 1_000_000 });
     expect(final).toEqual(all);
     expect(observations.length).toBeGreaterThan(10);
     let partial = 0;

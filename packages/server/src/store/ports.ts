@@ -195,9 +195,10 @@ export interface MessageRepository {
   findWithoutAttachments(ids: number[]): Promise<MessageRow[]>;
   /** A message's attachment (base64 as ASCII bytes). */
   readAttachment(id: number): Promise<Buffer>;
-  /** Ids of the user's messages (received or sent) in (afterId, upToId], oldest first, at most `limit`. */
-  catchUpIds(page: CatchUpPage): Promise<number[]>;
-  /** The same messages' rows without their attachments (as findWithoutAttachments), oldest first: one statement, so one snapshot and one round trip. */
+  /**
+   * The user's messages (received or sent) in (afterId, upToId], oldest first, at most `limit`, without
+   * their attachments (as findWithoutAttachments): one statement, so one snapshot and one round trip.
+   */
   catchUpMessages(page: CatchUpPage): Promise<MessageRow[]>;
   /** The largest id among the user's messages, received or sent; 0 if none. */
   lastIdOf(userId: number): Promise<number>;

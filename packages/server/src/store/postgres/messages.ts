@@ -88,8 +88,8 @@ const ATTACHMENT = { name: 'securechat_message_attachment', text: 'SELECT encryp
 
 /** Each half is a range scan of its index; UNION merges them (a message to oneself once), then in id order. */
 const half = (owner: string) => `(SELECT id FROM messages WHERE ${owner} = $1 AND id > $2 AND id <= $3 ORDER BY id LIMIT $4)`;
-const CATCH_UP = { name: 'securechat_message_catch_up', text: `${half('recipient_id')} UNION ${half('sender_id')} ORDER BY id LIMIT $4` };
-const CATCH_UP_ROWS = { name: 'securechat_message_catch_up_rows', text: `${SELECT_WITHOUT_ATTACHMENT} WHERE m.id IN (${CATCH_UP.text}) ORDER BY m.id` };
+const CATCH_UP_IDS = `${half('recipient_id')} UNION ${half('sender_id')} ORDER BY id LIMIT $4`;
+const CATCH_UP_ROWS = { name: 'securechat_message_catch_up_rows', text: `${SELECT_WITHOUT_ATTACHMENT} WHERE m.id IN (${CATCH_UP_IDS}) ORDER BY m.id` };
 const LAST_ID = {
   name: 'securechat_message_last_id',
   text: `SELECT GREATEST(
@@ -229,12 +229,6 @@ export class PostgresMessageRepository implements MessageRepository {
   async findWithoutAttachments(ids: number[]): Promise<MessageRow[]> {
     if (ids.length === 0) return [];
     return (await this.#pool.query<StoredRow>({ ...EVENT_ROWS, values: [ids] })).rows.map(messageRow);
-  }
-
-  /** Ids of the user's messages (received or sent) in (afterId, upToId], oldest first, at most `limit`. One statement, so one snapshot. */
-  async catchUpIds(page: CatchUpPage): Promise<number[]> {
-    const { rows } = await this.#pool.query<{ id: number }>({ ...CATCH_UP, values: [page.userId, page.afterId, page.upToId, page.limit] });
-    return rows.map((row) => row.id);
   }
 
   async catchUpMessages(page: CatchUpPage): Promise<MessageRow[]> {

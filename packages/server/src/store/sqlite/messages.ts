@@ -65,7 +65,6 @@ export class SqliteMessageRepository implements MessageRepository {
   readonly #byClientId;
   readonly #pages;
   readonly #eventRows;
-  readonly #catchUp;
   readonly #catchUpRows;
   readonly #lastId;
 
@@ -91,7 +90,6 @@ export class SqliteMessageRepository implements MessageRepository {
     // Each half is a range scan of its index; UNION merges them (a message to oneself once) in id order.
     const half = (owner: string) => `SELECT id FROM (SELECT id FROM messages WHERE ${owner} = @user AND id > @after AND id <= @upTo ORDER BY id LIMIT @limit)`;
     const catchUpIds = `${half('recipient_id')} UNION ${half('sender_id')} ORDER BY id LIMIT @limit`;
-    this.#catchUp = sqlite.prepare<{ user: number; after: number; upTo: number; limit: number }, number>(catchUpIds).pluck();
     this.#catchUpRows = sqlite.prepare<{ user: number; after: number; upTo: number; limit: number }, MessageRow>(
       `${SELECT_WITHOUT_ATTACHMENT} WHERE m.id IN (${catchUpIds}) ORDER BY m.id`,
     );
@@ -149,11 +147,6 @@ export class SqliteMessageRepository implements MessageRepository {
   async findWithoutAttachments(ids: number[]): Promise<MessageRow[]> {
     if (ids.length === 0) return [];
     return this.#eventRows.all(JSON.stringify(ids));
-  }
-
-  /** Ids of the user's messages (received or sent) in (afterId, upToId], oldest first, at most `limit`. */
-  async catchUpIds(page: CatchUpPage): Promise<number[]> {
-    return this.#catchUp.all({ user: page.userId, after: page.afterId, upTo: page.upToId, limit: page.limit });
   }
 
   async catchUpMessages(page: CatchUpPage): Promise<MessageRow[]> {
