@@ -16,7 +16,11 @@ describe('WriterThread', () => {
     const reader = new Database(path);
     reader.pragma('journal_mode = WAL');
     reader.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL UNIQUE)');
-    const writer = new WriterThread(path, { insertSql: 'INSERT INTO t (v) VALUES (@v)', readSql: 'SELECT CAST(v AS BLOB) FROM t WHERE id = ?' });
+    const writer = new WriterThread(path, {
+      insertSql: 'INSERT INTO t (v) VALUES (@v)',
+      readSql: 'SELECT CAST(v AS BLOB) FROM t WHERE id = ?',
+      completerUrl: new URL('./writer-completer-fixture.ts', import.meta.url).href,
+    });
     // Read through a different connection: what it sees is what is committed.
     const values = () => (reader.prepare('SELECT v FROM t ORDER BY id').all() as { v: string }[]).map((r) => r.v);
     return { writer, values };
@@ -72,6 +76,25 @@ describe('WriterThread', () => {
     expect(Buffer.isBuffer(bytes)).toBe(true);
     expect(bytes!.toString('latin1')).toBe(big);
     expect(await writer.read(id + 1)).toBeNull();
+    await writer.close();
+  });
+
+  it('completes a row on the thread before inserting it, and sets the fields it made on the caller\'s row', async () => {
+    const { writer, values } = setup();
+    const rows = [{ v: '' }, { v: 'whole' }, { v: '' }];
+    const ids = await Promise.all([writer.insertCompleting(rows[0]!, 'abc'), writer.insert(rows[1]!), writer.insertCompleting(rows[2]!, 'def')]);
+    expect(ids).toEqual([1, 2, 3]);
+    expect(values()).toEqual(['ABC', 'whole', 'DEF']);
+    expect(rows.map((row) => row.v)).toEqual(['ABC', 'whole', 'DEF']);
+    await writer.close();
+  });
+
+  it('a row whose completion fails is not inserted and fails alone; the rest of its batch commits', async () => {
+    const { writer, values } = setup();
+    const results = await Promise.allSettled([writer.insertCompleting({ v: '' }, 'one'), writer.insertCompleting({ v: '' }, 'fail'), writer.insert({ v: 'two' })]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason.message).toBe('this row cannot be completed');
+    expect(values()).toEqual(['ONE', 'two']);
     await writer.close();
   });
 

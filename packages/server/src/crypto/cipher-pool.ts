@@ -5,6 +5,11 @@
  * structured-clone message each way, batched per turn, and it runs on
  * another core while the event loop serves the next requests.
  *
+ * Text-only sends on a SQLite file do not come here: the writer thread
+ * encrypts them as it inserts them (store/sqlite/encrypt-on-insert.ts), one
+ * hand-off instead of two. This pool serves sends with an attachment, and
+ * every send where the store has no writer thread (PostgreSQL, :memory:).
+ *
  * - `cores − 1` threads (at least 1), at normal priority: unlike the heavy
  *   pool's key generation, this is the latency of every send.
  * - A sender's messages always go to the same thread, so they come back,

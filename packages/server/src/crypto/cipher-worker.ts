@@ -2,25 +2,15 @@
  * A cipher-pool thread (see cipher-pool.ts): encrypts each batch of sends it
  * is given and answers a few at a time.
  */
-import type { KeyObject } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
-import { BoundedMap } from '../bounded-map.ts';
 import type { CipherReply, CipherRequest, EncryptRequest } from './cipher-pool.ts';
 import { asBuffer, ownsItsMemory } from '../shared-buffer.ts';
 import { encryptMessage, type PlainAttachment } from './hybrid.ts';
-import { parsePublicKey } from './keys.ts';
+import { publicKeyOfPem } from './pem-keys.ts';
 
 const port = parentPort!;
-/** Parsed public keys by their PEM text, as the keyring keeps them on the event loop. */
-const keysByPem = new BoundedMap<string, KeyObject>(10_000);
 let replies: CipherReply[] = [];
 let transfer: ArrayBuffer[] = [];
-
-function keyOf(pem: string): KeyObject {
-  let key = keysByPem.get(pem);
-  if (key === undefined) keysByPem.set(pem, (key = parsePublicKey(pem)));
-  return key;
-}
 
 function plainAttachment(attachment: EncryptRequest['attachment']): PlainAttachment | null {
   if (attachment === null) return null;
@@ -31,7 +21,7 @@ async function encrypt(request: EncryptRequest): Promise<void> {
   try {
     const ciphertext = await encryptMessage(
       { text: request.text, attachment: plainAttachment(request.attachment) },
-      { recipient: keyOf(request.recipientPem), sender: keyOf(request.senderPem) },
+      { recipient: publicKeyOfPem(request.recipientPem), sender: publicKeyOfPem(request.senderPem) },
     );
     const attachment = ciphertext?.encrypted_attachment;
     if (Buffer.isBuffer(attachment) && ownsItsMemory(attachment)) transfer.push(attachment.buffer as ArrayBuffer);

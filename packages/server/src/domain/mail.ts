@@ -11,7 +11,7 @@ import { requireBytes } from './client-crypto.ts';
 import type { MessageCiphertext, PlainAttachment } from '../crypto/hybrid.ts';
 import { checkEncryptedSend, CIPHERTEXT_FIELDS, type CheckedCiphertext, type EncryptedSend } from './encrypted-send.ts';
 import type { CiphertextDigests } from '@securechat/protocol';
-import type { Mailbox, NewMessage, PageEntry, Store } from '../store/ports.ts';
+import type { InsertOutcome, Mailbox, NewMessage, PageEntry, Store } from '../store/ports.ts';
 import { Conflict, Forbidden, NotFound, PayloadTooLarge, ValidationError } from './errors.ts';
 import type { Keyring } from './keyring.ts';
 import { NO_FAN_OUT, type FanOut } from '../realtime/fan-out.ts';
@@ -107,65 +107,29 @@ export class Mail {
     if (recipientKey === null) throw ValidationError.field('recipient', RECIPIENT_KEY_UNUSABLE);
     if (senderKey === null) throw ValidationError.field('non_field_errors', SENDER_KEY_UNUSABLE);
     if (!plain) requireSignatureIfSigning(senderKey.signingPublicKey, signature);
-    const sealed: CheckedCiphertext & { digests?: CiphertextDigests | null } = plain
-      ? withKeyIds(
-          (await encryptOnPool(plain, { recipient: recipientKey, sender: senderKey }, sender.id)) ?? invalidAttachment(),
-          recipientKey.keyId,
-          senderKey.keyId,
-        )
-      : await checkEncryptedSend(request, { recipient: recipientKey, sender: senderKey }, this.#config.maxAttachmentBytes, { digests: signature !== null });
-    const hasAttachment = sealed.encrypted_attachment.length > 0;
-    const attachmentName = hasAttachment ? (request.attachment_name ?? '') : '';
-    const attachmentMime = hasAttachment ? (request.attachment_mime ?? '') : '';
-    if (signature !== null) {
-      // Part B 11: over the values as they will be stored (and as every reader will check them).
-      const bytes = messageSigningBytesFromDigests(
-        {
-          sender: sender.username,
-          recipient: recipient.username,
-          client_id: clientId!,
-          key_id: sealed.key_id,
-          sender_key_id: sealed.sender_key_id,
-          encrypted_symmetric_key: sealed.encrypted_symmetric_key,
-          sender_encrypted_symmetric_key: sealed.sender_encrypted_symmetric_key,
-          message_nonce: sealed.message_nonce,
-          attachment_nonce: sealed.attachment_nonce,
-          attachment_name: attachmentName,
-          attachment_mime: attachmentMime,
-        },
-        sealed.digests!,
-      );
-      // On the event loop, not a cipher thread: libsodium verifies in ~48 µs
-      // and the hop to a thread and back costs ~35 µs of CPU under load. On
-      // 2 cores shared with the load generator CPU is what limits sends:
-      // +0.074 server CPU ms per signed send here against +0.109 with the
-      // hop (bench/RESULTS.md, "Signed sends"). Re-measure with
-      // bench/signed-sends.ts on a machine with idle cores before moving it.
-      if (!verifyEd25519(ed25519PublicKey(senderKey.signingPublicKey!), bytes, signature)) throw badSignature(senderKey.keyId);
+    const parties = { sender: sender.id, recipient: recipient.id };
+    const messages = this.#store.messages;
+    let row: NewMessage;
+    let id: InsertOutcome;
+    if (plain !== null && plain.attachment === null && messages.insertEncrypting) {
+      // The store's writer thread encrypts and inserts: one hand-off instead of two (docs/performance.md).
+      row = messageRow(parties, withKeyIds(NOT_YET_ENCRYPTED, recipientKey.keyId, senderKey.keyId), '', '', clientId, digest, null);
+      id = await messages.insertEncrypting(row, { text: plain.text, recipientPem: recipientKey.pem, senderPem: senderKey.pem });
+    } else {
+      const sealed: CheckedCiphertext & { digests?: CiphertextDigests | null } = plain
+        ? withKeyIds(
+            (await encryptOnPool(plain, { recipient: recipientKey, sender: senderKey }, sender.id)) ?? invalidAttachment(),
+            recipientKey.keyId,
+            senderKey.keyId,
+          )
+        : await checkEncryptedSend(request, { recipient: recipientKey, sender: senderKey }, this.#config.maxAttachmentBytes, { digests: signature !== null });
+      const hasAttachment = sealed.encrypted_attachment.length > 0;
+      const attachmentName = hasAttachment ? (request.attachment_name ?? '') : '';
+      const attachmentMime = hasAttachment ? (request.attachment_mime ?? '') : '';
+      if (signature !== null) this.#verifySignature(sender, recipient, clientId!, sealed, attachmentName, attachmentMime, senderKey, signature);
+      row = messageRow(parties, sealed, attachmentName, attachmentMime, clientId, digest, signature);
+      id = await messages.insert(row);
     }
-    // Every field written out: objects of one fixed shape. Spreading the
-    // thread's reply into new objects made V8 build their hidden classes
-    // afresh on each send (~10 µs).
-    const row: NewMessage = {
-      sender_id: sender.id,
-      recipient_id: recipient.id,
-      key_id: sealed.key_id,
-      sender_key_id: sealed.sender_key_id,
-      encrypted_symmetric_key: sealed.encrypted_symmetric_key,
-      sender_encrypted_symmetric_key: sealed.sender_encrypted_symmetric_key,
-      encrypted_message: sealed.encrypted_message,
-      message_nonce: sealed.message_nonce,
-      encrypted_attachment: sealed.encrypted_attachment,
-      attachment_nonce: sealed.attachment_nonce,
-      attachment_name: attachmentName,
-      attachment_mime: attachmentMime,
-      has_attachment: hasAttachment ? 1 : 0,
-      sent_at: new Date().toISOString(),
-      client_id: clientId,
-      request_digest: digest,
-      signature,
-    };
-    const id = await this.#store.messages.insert(row);
     // Another send with this client_id was committed first (a concurrent retry): nothing was stored.
     if (typeof id !== 'number') return this.#repeated(sender, id.existingId, id.sameRequest);
     this.#pages?.changed(sender.id);
@@ -177,6 +141,42 @@ export class Mail {
     // commit order, which is id order (docs/realtime.md). No await may come between the two.
     this.#fanOut.publish({ type: 'message', id, senderId: sender.id, recipientId: recipient.id, view });
     return { message: view, created: true };
+  }
+
+  /** Part B 11: over the values as they will be stored (and as every reader will check them). */
+  #verifySignature(
+    sender: UserView,
+    recipient: { username: string },
+    clientId: string,
+    sealed: CheckedCiphertext & { digests?: CiphertextDigests | null },
+    attachmentName: string,
+    attachmentMime: string,
+    senderKey: { keyId: number; signingPublicKey: string | null },
+    signature: string,
+  ): void {
+    const bytes = messageSigningBytesFromDigests(
+      {
+        sender: sender.username,
+        recipient: recipient.username,
+        client_id: clientId,
+        key_id: sealed.key_id,
+        sender_key_id: sealed.sender_key_id,
+        encrypted_symmetric_key: sealed.encrypted_symmetric_key,
+        sender_encrypted_symmetric_key: sealed.sender_encrypted_symmetric_key,
+        message_nonce: sealed.message_nonce,
+        attachment_nonce: sealed.attachment_nonce,
+        attachment_name: attachmentName,
+        attachment_mime: attachmentMime,
+      },
+      sealed.digests!,
+    );
+    // On the event loop, not a cipher thread: libsodium verifies in ~48 µs
+    // and the hop to a thread and back costs ~35 µs of CPU under load. On
+    // 2 cores shared with the load generator CPU is what limits sends:
+    // +0.074 server CPU ms per signed send here against +0.109 with the
+    // hop (bench/RESULTS.md, "Signed sends"). Re-measure with
+    // bench/signed-sends.ts on a machine with idle cores before moving it.
+    if (!verifyEd25519(ed25519PublicKey(senderKey.signingPublicKey!), bytes, signature)) throw badSignature(senderKey.keyId);
   }
 
   /** Part B10: a send whose client_id its sender already used for message `id`. */
@@ -297,6 +297,51 @@ function plaintextDigest(request: SendRequest, plain: { text: string; attachment
     textBytes: Buffer.byteLength(plain.text, 'utf8'),
     attachmentBytes: attachment === null ? 0 : Buffer.isBuffer(attachment) ? attachment.length : decodedLengthOfBytes(attachment.base64),
   });
+}
+
+/** A text-only send's ciphertext columns until the store's writer thread fills them in (insertEncrypting). */
+const NOT_YET_ENCRYPTED: MessageCiphertext = Object.freeze({
+  encrypted_message: '',
+  message_nonce: '',
+  encrypted_attachment: '',
+  attachment_nonce: '',
+  encrypted_symmetric_key: '',
+  sender_encrypted_symmetric_key: '',
+});
+
+/**
+ * Every field written out: objects of one fixed shape. Spreading the
+ * thread's reply into new objects made V8 build their hidden classes afresh
+ * on each send (~10 µs).
+ */
+function messageRow(
+  parties: { sender: number; recipient: number },
+  sealed: CheckedCiphertext,
+  attachmentName: string,
+  attachmentMime: string,
+  clientId: string | null,
+  digest: string | null,
+  signature: string | null,
+): NewMessage {
+  return {
+    sender_id: parties.sender,
+    recipient_id: parties.recipient,
+    key_id: sealed.key_id,
+    sender_key_id: sealed.sender_key_id,
+    encrypted_symmetric_key: sealed.encrypted_symmetric_key,
+    sender_encrypted_symmetric_key: sealed.sender_encrypted_symmetric_key,
+    encrypted_message: sealed.encrypted_message,
+    message_nonce: sealed.message_nonce,
+    encrypted_attachment: sealed.encrypted_attachment,
+    attachment_nonce: sealed.attachment_nonce,
+    attachment_name: attachmentName,
+    attachment_mime: attachmentMime,
+    has_attachment: sealed.encrypted_attachment.length > 0 ? 1 : 0,
+    sent_at: new Date().toISOString(),
+    client_id: clientId,
+    request_digest: digest,
+    signature,
+  };
 }
 
 function withKeyIds(ciphertext: MessageCiphertext, keyId: number, senderKeyId: number): CheckedCiphertext {

@@ -172,6 +172,13 @@ export interface ExistingSend {
 /** The new row's id, or the existing row that an insert conflicted with. */
 export type InsertOutcome = number | ExistingSend;
 
+/** A text-only plaintext send that the store encrypts as it inserts it (insertEncrypting). */
+export interface TextToEncrypt {
+  text: string;
+  recipientPem: string;
+  senderPem: string;
+}
+
 /**
  * Attachments from this many bytes on are not read with their row (left
  * null); `readAttachment` reads one where it does not block the event loop.
@@ -187,6 +194,13 @@ export interface MessageRepository {
    * a catch-up "after N" never skips a message (API B 9).
    */
   insert(message: NewMessage): Promise<InsertOutcome>;
+  /**
+   * Where the store writes on a thread of its own (a SQLite file): encrypts
+   * the text there (crypto/hybrid.ts, as the cipher pool would), sets the
+   * message's ciphertext columns (empty until then) and inserts it, as
+   * `insert`. One hand-off per send instead of two (docs/performance.md).
+   */
+  insertEncrypting?(message: NewMessage, plaintext: TextToEncrypt): Promise<InsertOutcome>;
   /** Part B10: the committed message its sender sent with this client_id, if any. */
   findByClientId(senderId: number, clientId: string): Promise<{ id: number; request_digest: string | null } | undefined>;
   /** Rows for these ids, in no particular order; absent ids skipped; a large attachment left null. */

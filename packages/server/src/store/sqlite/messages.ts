@@ -5,6 +5,7 @@
  */
 import {
   LARGE_ATTACHMENT_OCTETS, type CatchUpPage, type InsertOutcome, type MailboxPage, type MessageRepository, type MessageRow, type NewMessage, type PageEntry,
+  type TextToEncrypt,
 } from '../ports.ts';
 import type { Sqlite } from './database.ts';
 import { GroupCommit } from './group-commit.ts';
@@ -18,6 +19,9 @@ interface RowWriter {
   onCommit: (rows: number) => void;
   close(): Promise<void>;
 }
+
+/** The writer thread's completer: from the sources under tsx (tests), from dist/ when compiled. */
+const ENCRYPT_ON_INSERT_URL = new URL(import.meta.url.endsWith('.ts') ? './encrypt-on-insert.ts' : './encrypt-on-insert.js', import.meta.url).href;
 
 /* Attachments from LARGE_ATTACHMENT_OCTETS on are read separately, off the event loop (writer-thread.ts).
  * octet_length() of a TEXT value comes from the row header, so checking it does not load the value. */
@@ -67,11 +71,19 @@ export class SqliteMessageRepository implements MessageRepository {
   readonly #eventRows;
   readonly #catchUpRows;
   readonly #lastId;
+  /** With a writer thread only: see MessageRepository. */
+  readonly insertEncrypting?: (message: NewMessage, plaintext: TextToEncrypt) => Promise<InsertOutcome>;
 
   constructor(sqlite: Sqlite) {
     // A large attachment arrives as ASCII bytes; CAST stores it as TEXT like every other (in place, no copy).
     const statements = { insertSql: INSERT_SQL, existingSql: EXISTING_SQL, readSql: 'SELECT CAST(encrypted_attachment AS BLOB) FROM messages WHERE id = ?' };
-    this.#writer = sqlite.memory ? inThreadWriter(sqlite, statements) : new WriterThread(sqlite.name, statements);
+    if (sqlite.memory) {
+      this.#writer = inThreadWriter(sqlite, statements);
+    } else {
+      const writer = new WriterThread(sqlite.name, { ...statements, completerUrl: ENCRYPT_ON_INSERT_URL });
+      this.#writer = writer;
+      this.insertEncrypting = (message, plaintext) => writer.insertCompleting(message, plaintext);
+    }
     this.#byClientId = sqlite.prepare<[number, string], { id: number; request_digest: string | null }>(
       'SELECT id, request_digest FROM messages WHERE sender_id = ? AND client_id = ?',
     );

@@ -36,11 +36,13 @@ import type { InsertOutcome } from '../ports.ts';
 
 interface Pending {
   row: Record<string, unknown>;
+  /** for the completer: what the row's missing fields are made from; undefined for a whole row */
+  input: unknown;
   resolve(outcome: InsertOutcome): void;
   reject(error: Error): void;
 }
 
-type InsertResult = { id: number } | { existing: number; same: boolean } | { error: string };
+type InsertResult = ({ id: number } | { existing: number; same: boolean }) & { fields?: Record<string, unknown> } | { error: string };
 
 export interface WriterStatements {
   /** an INSERT with named parameters */
@@ -52,6 +54,12 @@ export interface WriterStatements {
   existingSql?: string;
   /** a SELECT of one BLOB by id */
   readSql: string;
+  /**
+   * The URL of a module exporting `completeRow(input)`, which returns fields
+   * that the thread sets on a row given to `insertCompleting` before
+   * inserting it (the messages' server-side encryption). Loaded on first use.
+   */
+  completerUrl?: string;
 }
 
 const WORKER_URL = new URL('./writer-thread-worker.mjs', import.meta.url);
@@ -77,11 +85,16 @@ export class WriterThread {
 
   /** Resolves with the new row's id — or the row it conflicted with — once its transaction is committed. */
   insert(row: Record<string, unknown>): Promise<InsertOutcome> {
-    if (this.#failure) return Promise.reject(this.#failure);
-    return new Promise((resolve, reject) => {
-      // Rows from the same event-loop turn go out together.
-      if (this.#queue.push({ row, resolve, reject }) === 1 && !this.#batchInFlight) setImmediate(() => this.#sendBatch());
-    });
+    return this.#enqueue(row, undefined);
+  }
+
+  /**
+   * As insert, for a row whose missing fields the thread makes from `input`
+   * (WriterStatements.completerUrl) just before inserting it; they are set
+   * on `row` before this settles.
+   */
+  insertCompleting(row: Record<string, unknown>, input: unknown): Promise<InsertOutcome> {
+    return this.#enqueue(row, input);
   }
 
   /** The bytes the read statement selects for this id, or null. */
@@ -96,6 +109,14 @@ export class WriterThread {
     const exited = new Promise((resolve) => this.#worker.once('exit', resolve));
     this.#worker.postMessage({ kind: 'close' });
     await exited;
+  }
+
+  #enqueue(row: Record<string, unknown>, input: unknown): Promise<InsertOutcome> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    return new Promise((resolve, reject) => {
+      // Rows from the same event-loop turn go out together.
+      if (this.#queue.push({ row, input, resolve, reject }) === 1 && !this.#batchInFlight) setImmediate(() => this.#sendBatch());
+    });
   }
 
   #request(message: object, transfer: ArrayBuffer[] = []): Promise<unknown> {
@@ -113,14 +134,16 @@ export class WriterThread {
     this.#queue = [];
     this.#batchInFlight = true;
     const rows = batch.map((pending) => pending.row);
+    const inputs = batch.some((pending) => pending.input !== undefined) ? batch.map((pending) => pending.input) : null;
     const lent = lendableBuffers(rows);
     const lentBytes = lent.map(({ row, field }) => row[field] as Buffer);
-    this.#request({ kind: 'insert', rows, lent: lentBytes }, lentBytes.map((bytes) => bytes.buffer as ArrayBuffer)).then(
+    this.#request({ kind: 'insert', rows, inputs, lent: lentBytes }, lentBytes.map((bytes) => bytes.buffer as ArrayBuffer)).then(
       (reply) => {
         const { results, lent: returned } = reply as { results: InsertResult[]; lent: Uint8Array[] };
         lent.forEach(({ row, field }, i) => (row[field] = asBuffer(returned[i]!)));
         this.onCommit(results.length);
         results.forEach((result, i) => {
+          if ('fields' in result) Object.assign(batch[i]!.row, result.fields);
           if ('id' in result) batch[i]!.resolve(result.id);
           else if ('existing' in result) batch[i]!.resolve({ existingId: result.existing, sameRequest: result.same });
           else batch[i]!.reject(new Error(result.error));
