@@ -41,7 +41,7 @@ export async function measurePrimitives(kdfIterations: number, quick: boolean): 
   return { ...costs, twoCoreScaling: await twoCoreScaling(quick ? 2 : 8, derive) };
 }
 
-/** Wall time of `calls` calls in one stream, against the same calls in each of two concurrent streams. */
+/** Throughput of two concurrent streams of `calls` calls each, over one stream alone (by wall time). */
 async function twoCoreScaling(calls: number, run: () => Promise<unknown>): Promise<number> {
   const stream = async () => {
     for (let i = 0; i < calls; i++) await run();
