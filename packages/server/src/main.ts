@@ -3,6 +3,7 @@
  * app, listen; on SIGTERM/SIGINT stop accepting, let in-flight requests
  * finish, close the database, exit.
  */
+import './gc-schedule.ts';
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { startCipherPool } from './crypto/cipher-pool.ts';

@@ -34,7 +34,7 @@ export function releaseMemorySoon(bytes: number): void {
   scheduled = true;
   setImmediate(() => {
     scheduled = false;
-    // Concurrent marking: the event loop is paused only for the final steps.
+    // 'async' runs the collection in a later task, after the current callbacks; it is one pause, marked in parallel on V8's helper threads.
     void gc({ type: 'major', execution: 'async' });
   });
 }
