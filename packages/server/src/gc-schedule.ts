@@ -9,7 +9,7 @@
  * incremental marking could fall into a state it did not leave while the
  * load lasted: a marking cycle every 60–150 ms, each freeing ~2 MB of a
  * ~28 MB heap, with V8's helper threads spending ~0.6 CPU ms per send on
- * marking — more than the whole send costs the benchmark's floor. Whether a
+ * marking — about what the benchmark's floor spends on a whole send. Whether a
  * run fell into it depended on what the process had done before (it
  * followed idle periods more often). With atomic marking, major collections
  * happen only when the heap or external-memory limits are reached: a few in
